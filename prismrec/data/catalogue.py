@@ -5,15 +5,24 @@ Addresses are the publishers' files at pinned commits, so the recorded sha256 st
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from prismrec.data.amazon import load_amazon_2018
 from prismrec.data.atomic import load_atomic
+from prismrec.data.bundlerec import load_bundlerec
+from prismrec.data.crosscbr import load_crosscbr
+from prismrec.data.movielens import load_movielens_latest
 from prismrec.data.registry import DatasetSpec, RemoteFile, register
+from prismrec.data.schema import Dataset
 
 _RECBOLE = "https://raw.githubusercontent.com/RUCAIBox/RecBole/7b02be5ec80a88310f2d04a27a82adfcbb5dc211/dataset/ml-100k"
 
 register(
     DatasetSpec(
         name="ml-100k",
-        description="MovieLens 100K (GroupLens, via RecBole atomic files): 943 users, 1,682 movies, 100,000 ratings",
+        description="MovieLens 100K (GroupLens, via RecBole atomic files): "
+        "943 users, 1,682 movies, 100,000 ratings",
         loader=lambda folder: load_atomic(folder, "ml-100k"),
         files=(
             RemoteFile("ml-100k.inter", f"{_RECBOLE}/ml-100k.inter",
@@ -26,3 +35,133 @@ register(
         terms="GroupLens research licence: research use, no commercial use without permission",
     )
 )  # fmt: skip
+
+_ML_LATEST = (
+    "https://raw.githubusercontent.com/powerseed/item-based-collaborative-filtering/"
+    "42a4be9def857386b2393eee1f03f7d3d25e96ae/ml-latest-small"
+)
+
+register(
+    DatasetSpec(
+        name="ml-latest-small",
+        description="MovieLens latest-small (GroupLens, 2018): "
+        "610 users, 9,742 movies, 100,836 ratings, 3,683 tags",
+        loader=lambda folder: load_movielens_latest(folder, "ml-latest-small"),
+        files=(
+            RemoteFile("ratings.csv", f"{_ML_LATEST}/ratings.csv",
+                       "aa289ca83157595d0df6aea1be6a4ded676ddc4385472e8313a8ed9805352646"),
+            RemoteFile("movies.csv", f"{_ML_LATEST}/movies.csv",
+                       "5a5f32dd9bb3797b8e728a1b98958789d2b13f294a69fdfbc5727f8a9611aa07"),
+            RemoteFile("tags.csv", f"{_ML_LATEST}/tags.csv",
+                       "92a9f8bb7916dceef6151209845788c3643f794dfa79d1feaec7121b5960399d"),
+        ),
+        terms="GroupLens research licence: research use, no commercial use without permission",
+    )
+)  # fmt: skip
+
+_AMAZON = "https://raw.githubusercontent.com/ncloud50/giftcard/f9e7a74233d8ae463a411dd92fe539d4ac992110"
+
+register(
+    DatasetSpec(
+        name="amazon-gift-cards-2018",
+        description="Amazon Review Data 2018, Gift Cards 5-core + metadata: "
+        "458 users, 1,547 items, 2,972 reviews",
+        loader=lambda folder: load_amazon_2018(folder, name="amazon-gift-cards-2018"),
+        files=(
+            RemoteFile("Gift_Cards_5.json.gz", f"{_AMAZON}/Gift_Cards_5.json.gz",
+                       "41e1f0e50d3c1c9d7d949fb6315944c8bde51ea6b7429a29fdd0d02cbc07ef25"),
+            RemoteFile("meta_Gift_Cards.json.gz", f"{_AMAZON}/meta_Gift_Cards.json.gz",
+                       "07fd154b7275ab9b1537e3802913508c7a5f84ed00f73201cd3fa18b2b51b342"),
+        ),
+        terms="Ni, Li & McAuley (EMNLP 2019): research use only, cite the paper",
+    )
+)  # fmt: skip
+
+_YOUSHU = "https://raw.githubusercontent.com/mysbupt/CrossCBR/49717496a4be9cda72209645631634d58dd39d23/datasets/Youshu"
+
+register(
+    DatasetSpec(
+        name="youshu",
+        description="Youshu book lists (BGCN/CrossCBR split): "
+        "8,039 users, 32,770 items, 4,771 bundles; ids only",
+        loader=lambda folder: load_crosscbr(folder, "Youshu"),
+        files=(
+            RemoteFile("user_item.txt", f"{_YOUSHU}/user_item.txt",
+                       "fd785c3293cd639e4b9dbb9b87ac3778106c5605824ed29d5f61105ed04303fb"),
+            RemoteFile("bundle_item.txt", f"{_YOUSHU}/bundle_item.txt",
+                       "e7945f0579c117bb1051d35558a101337b36431be1c14f029e5d00b5670ab657"),
+            RemoteFile("user_bundle_train.txt", f"{_YOUSHU}/user_bundle_train.txt",
+                       "7d7c4849e10f55225ea9ca4e875122012a3afadd6ec93202653723e82630d6b5"),
+            RemoteFile("user_bundle_tune.txt", f"{_YOUSHU}/user_bundle_tune.txt",
+                       "89b7b5eb746a6b564afadc28443ce618b6cbf0684b4d828fa647548db0760e91"),
+            RemoteFile("user_bundle_test.txt", f"{_YOUSHU}/user_bundle_test.txt",
+                       "0422bdd824871cb67738efe8d7d7a7898a3f0e9111565b217495c122f073aadf"),
+            RemoteFile("Youshu_data_size.txt", f"{_YOUSHU}/Youshu_data_size.txt",
+                       "d0a54cb9c211254cca2652f85f8c2e9c60ac0d3607a360c79d4083ca0f28c6ac"),
+        ),
+        terms="Chen et al. (IJCAI 2019), BGCN, CrossCBR: research use only, cite the papers",
+    )
+)  # fmt: skip
+
+_BUNDLEREC = (
+    "https://raw.githubusercontent.com/BundleRec/bundle_recommendation/"
+    "087da2e2b4d8738ef23f3f6f2005505e8685edde/dataset"
+)
+_BUNDLEREC_FOLDER = "bundlerec-mturk"
+# sha256 per domain, in the order of _BUNDLEREC_FILES
+_BUNDLEREC_FILES = (
+    "user_item.csv", "item_titles.csv", "item_categories.csv", "bundle_item.csv", "bundle_intent.csv",
+    "user_bundle.csv",
+)  # fmt: skip
+_BUNDLEREC_SHA256 = {
+    "electronic": (
+        "a8778af786d00404e32be48b43ae2cddd7ce60ad898c56f3615042240e278a67",
+        "8d77a35db7527bd87f0a8fb4630e5412446d15140ad4210b5a28a738dc274ae1",
+        "04a0cdb5b5567b0c0c18e22a29a38f77718ff9770281c3f0672a3c57ddcc4d25",
+        "86e10270825961063ff1ae4a9557bc8d590f0f79356c77fce26a08dce9d1f824",
+        "4842c8d9bde56585bac0cc08918038aa2d27b61a988070fadea9089d4dc16660",
+        "adfe1efff2e0e14a2cad85e139e028ed433baeb135f2222af1a212e063b96a05",
+    ),
+    "clothing": (
+        "7cecea6149c8be073ecf7e5ba21be868cd5fd2122a0cba57198c7f6746a90e09",
+        "4719a0d21d7a9072c726299781f4d9ee6504f00932f7b748141a8c3c44388a07",
+        "1a62964575d3d0a87ef2e4b8a0de1c6ce45b649ee27d139512b3de5ffedc24a3",
+        "5eb5ad2104e6ac7340abe76c358b700dfc72c075fe1afcb5d7d7a916e7753e82",
+        "aa014189976bc1b6b16baa3e3418ce205f6422cad70249e251ea8af217fe97c1",
+        "24fde36824c259bcb22dd86c06356781b5c7b2e72d1c8a3e520ceb273f038c06",
+    ),
+    "food": (
+        "edd6f5d34f27e54b79edfb5d6f3b1580a0d79d2b35b781f86b93d011b299580e",
+        "04d517844a92d491c2e0528364e66d3d996dd5162089bcf010e1607b76d1f19b",
+        "bb395a3e0e9a79163322022c7e0132889002baa20258e2cda61dec1fbc0a974c",
+        "78bbe8e0ecc323c669460467393e5062c8253e03b0fe485f1cdbf7f1f41b077b",
+        "c752f42b40d6bfddea78771afdbdcfc0141dc1bf8d80a9522b14619318545fca",
+        "eb22b8ee0e52e1d5e989ebbef22a254fc7f6b46f30b3f7d172da492cfdb2a0ec",
+    ),
+}
+_BUNDLEREC_SIZES = {
+    "electronic": "888 users, 3,499 items, 4,461 user-item pairs, 1,750 bundles",
+    "clothing": "965 users, 4,487 items, 4,653 user-item pairs, 1,910 bundles",
+    "food": "879 users, 3,767 items, 4,619 user-item pairs, 1,784 bundles",
+}
+
+
+def _bundlerec_loader(domain: str) -> Callable[[Path], Dataset]:
+    """The loader of one BundleRec domain; the registry folder is the shared "bundlerec-mturk"."""
+    return lambda folder: load_bundlerec(Path(folder) / domain, f"bundlerec-{domain}")
+
+
+for _domain, _hashes in _BUNDLEREC_SHA256.items():
+    register(
+        DatasetSpec(
+            name=f"bundlerec-{_domain}",
+            description=f"BundleRec bundles with intents ({_domain}): {_BUNDLEREC_SIZES[_domain]}",
+            loader=_bundlerec_loader(_domain),
+            files=tuple(
+                RemoteFile(f"{_domain}/{file}", f"{_BUNDLEREC}/{_domain}/{file}", sha256)
+                for file, sha256 in zip(_BUNDLEREC_FILES, _hashes, strict=True)
+            ),
+            terms="Sun et al. (SIGIR 2022; ACM TORS 2024): research use only, cite both papers",
+            folder=_BUNDLEREC_FOLDER,
+        )
+    )

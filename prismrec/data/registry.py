@@ -37,11 +37,13 @@ class DatasetSpec:
     """A named dataset.
 
     Attributes:
-        name: registry key, also the folder name in the data home.
+        name: registry key, also the folder name in the data home unless `folder` is set.
         description: one line for `prismrec datasets`.
         loader: builds the `Dataset` from the local folder.
-        files: every file the loader needs, with address and checksum.
+        files: every file the loader needs, with address and checksum (paths relative to the folder).
         terms: the publisher's terms in a few words.
+        folder: the folder in the data home when it differs from `name` (several datasets may
+            share one folder, e.g. "bundlerec-mturk" with files "electronic/...").
     """
 
     name: str
@@ -49,6 +51,12 @@ class DatasetSpec:
     loader: Callable[[Path], Dataset]
     files: tuple[RemoteFile, ...]
     terms: str
+    folder: str | None = None
+
+    @property
+    def folder_name(self) -> str:
+        """The dataset's folder in the data home."""
+        return self.folder or self.name
 
 
 REGISTRY: dict[str, DatasetSpec] = {}
@@ -66,7 +74,8 @@ def data_home() -> Path:
 
 
 def dataset_dir(name: str) -> Path:
-    return data_home() / spec_of(name).name
+    """The local folder of a named dataset (inside the data home)."""
+    return data_home() / spec_of(name).folder_name
 
 
 def spec_of(name: str) -> DatasetSpec:
@@ -93,7 +102,7 @@ def load_dataset(name: str, download: bool = True) -> Dataset:
     if missing and not download:
         raise PrismrecError(
             f"dataset '{name}' is not in {folder} (missing {[f.path for f in missing]}); "
-            f"set {DATA_HOME_ENV} to the folder that holds '{name}/' or allow the download"
+            f"set {DATA_HOME_ENV} to the folder that holds '{spec.folder_name}/' or allow the download"
         )
     for remote in missing:
         fetch(remote, folder / remote.path)

@@ -1,0 +1,96 @@
+"""Typed pipeline configuration, read from TOML; the same file drives the CLI, evaluation and service.
+
+    [scorer]
+    name = "ease"        # a registered model
+    lambda = 250.0       # the model's parameters, by public name
+
+    [recommend]
+    k = 10               # default list length
+    exclude_seen = true  # never recommend what the user already has
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from prismrec.errors import ConfigError
+from prismrec.models import scorer_class
+from prismrec.params import param, params_to_dict, parse_params
+
+SECTIONS = ("scorer", "recommend")
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """A registered model name and its typed parameters."""
+
+    name: str
+    params: Any
+
+    @classmethod
+    def build(cls, name: str, values: dict[str, Any] | None = None) -> ScorerConfig:
+        params_type = scorer_class(name).Params
+        return cls(name, parse_params(params_type, values or {}, f"model '{name}'"))
+
+    def with_values(self, values: dict[str, Any]) -> ScorerConfig:
+        """A copy with some parameters replaced (public names; strings are converted)."""
+        return ScorerConfig.build(self.name, {**params_to_dict(self.params), **values})
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    k: int = param(10, "default number of recommendations per user", min=1, max=10_000)
+    exclude_seen: bool = param(True, "leave out items already in the user's history")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything needed to build a `Pipeline`."""
+
+    scorer: ScorerConfig
+    recommend: RecommendConfig = dataclasses.field(default_factory=RecommendConfig)
+
+    @classmethod
+    def for_model(cls, name: str, values: dict[str, Any] | None = None) -> PipelineConfig:
+        return cls(ScorerConfig.build(name, values))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> PipelineConfig:
+        unknown = sorted(set(data) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(f"{source}: unknown section(s) {unknown}; known sections: {', '.join(SECTIONS)}")
+        scorer = dict(data.get("scorer") or {})
+        name = scorer.pop("name", None)
+        if not isinstance(name, str):
+            raise ConfigError(f"{source}: [scorer] needs name = \"<model>\" (e.g. \"ease\")")
+        try:
+            recommend = parse_params(RecommendConfig, data.get("recommend") or {}, "[recommend]")
+            return cls(ScorerConfig.build(name, scorer), recommend)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PipelineConfig:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} not found") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: invalid TOML ({error})") from None
+        return cls.from_dict(data, str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scorer": {"name": self.scorer.name, **params_to_dict(self.scorer.params)},
+            "recommend": params_to_dict(self.recommend),
+        }
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())

@@ -1,0 +1,77 @@
+"""Protocol runner: split -> fit -> recommend -> evaluate, and grid tuning on the validation part.
+
+Hyper-parameters are chosen by NDCG@K on `valid` (fitted on `subtrain`); the chosen setting is
+refit on `train` and scored once on `test` (PROTOCOL.md A.5).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from prismrec.config import PipelineConfig
+from prismrec.data.schema import Dataset
+from prismrec.data.splits import Split
+from prismrec.evaluation.report import Evaluation, evaluate_lists
+from prismrec.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Run:
+    """One fitted and scored configuration."""
+
+    config: PipelineConfig
+    stage: str
+    evaluation: Evaluation
+    fit_seconds: float
+    recommend_seconds: float
+    pipeline: Pipeline
+
+
+def run(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "test", k: int = 10) -> Run:
+    """Fit `config` on the stage's fit part and score its top-K lists on the held-out part."""
+    fit_part, truth = split.stage(stage)
+    catalog = split.catalog(stage)
+    started = time.perf_counter()
+    pipeline = Pipeline(config).fit(fit_part)
+    fitted = time.perf_counter()
+    users = truth.active_users()
+    items, _ = pipeline.recommend(users, k, candidates=catalog)
+    done = time.perf_counter()
+    categories = dataset.catalog.category_matrix()[0] if any(dataset.catalog.categories) else None
+    evaluation = evaluate_lists(items, users, fit_part, truth, catalog, categories, k)
+    return Run(config, stage, evaluation, fitted - started, done - fitted, pipeline)
+
+
+def grid_configs(base: PipelineConfig, grid: dict[str, list[str]]) -> list[PipelineConfig]:
+    """Every combination of the grid values applied to `base` (in grid order)."""
+    names = list(grid)
+    combos = itertools.product(*(grid[n] for n in names))
+    return [PipelineConfig(base.scorer.with_values(dict(zip(names, values, strict=True))), base.recommend)
+            for values in combos]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Validation runs of every grid point, the chosen one, and its test run."""
+
+    trials: list[Run]
+    best: Run
+    test: Run
+
+
+def tune(
+    base: PipelineConfig,
+    grid: dict[str, list[str]],
+    dataset: Dataset,
+    split: Split,
+    k: int = 10,
+    progress: Callable[[Any], Any] = lambda x: x,
+) -> Tuning:
+    """Choose by NDCG@K on valid, refit the winner on train and score it on test."""
+    trials = [run(config, dataset, split, "valid", k) for config in progress(grid_configs(base, grid))]
+    best = max(trials, key=lambda trial: trial.evaluation[f"ndcg@{k}"])
+    return Tuning(trials, best, run(best.config, dataset, split, "test", k))

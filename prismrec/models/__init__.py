@@ -1,0 +1,23 @@
+"""Scorers and their registry: a new model is one file plus one line in `SCORERS`."""
+
+from __future__ import annotations
+
+from prismrec.errors import ConfigError
+from prismrec.models.base import Scorer
+from prismrec.models.ease import EASE
+from prismrec.models.factorization import ALS, BPR
+from prismrec.models.itemknn import ItemKNN
+from prismrec.models.popularity import MostPopular
+
+SCORERS: dict[str, type[Scorer]] = {cls.name: cls for cls in (MostPopular, ItemKNN, EASE, ALS, BPR)}
+
+
+def scorer_class(name: str) -> type[Scorer]:
+    """The scorer class registered under `name`."""
+    try:
+        return SCORERS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model '{name}'; choose one of {', '.join(SCORERS)}") from None
+
+
+__all__ = ["SCORERS", "Scorer", "scorer_class"]

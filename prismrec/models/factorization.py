@@ -1,0 +1,85 @@
+"""Matrix factorisation from `implicit`: ALS (Hu, Koren & Volinsky 2008) and BPR (Rendle et al. 2009).
+
+score(u, i) = user_factors[u] · item_factors[i]. Factors are learned for the fitted users; a
+user without train events has a zero factor (the pipeline gives such users popular items).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from prismrec.models.base import Scorer
+from prismrec.params import param
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    factors: int = param(64, "latent dimensions", min=1)
+    regularization: float = param(5.0, "L2 penalty on the factors", min=0.0)
+    alpha: float = param(0.5, "confidence weight of an observed event (c = 1 + alpha)", min=0.0)
+    iterations: int = param(15, "alternating sweeps", min=1)
+    seed: int = param(42, "random seed of the initial factors")
+
+
+@dataclass(frozen=True)
+class BPRParams:
+    factors: int = param(32, "latent dimensions (implicit adds one bias dimension)", min=1)
+    learning_rate: float = param(0.002, "SGD step size", min=0.0)
+    regularization: float = param(0.01, "L2 penalty", min=0.0)
+    iterations: int = param(300, "epochs over the train events", min=1)
+    seed: int = param(42, "random seed (sampling and initial factors)")
+
+
+class _Factorization(Scorer):
+    def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        return self.user_factors[users] @ self.item_factors.T
+
+    def _store(self, model: object) -> None:
+        self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)  # type: ignore[attr-defined]
+        self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)  # type: ignore[attr-defined]
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.user_factors = arrays["user_factors"]
+        self.item_factors = arrays["item_factors"]
+
+
+class ALS(_Factorization):
+    name = "als"
+    Params = ALSParams
+
+    def _fit(self, history: sp.csr_matrix) -> None:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        p = self.params
+        with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(
+                factors=p.factors, regularization=p.regularization, alpha=p.alpha,
+                iterations=p.iterations, random_state=p.seed,
+            )  # fmt: skip
+            model.fit(history.astype(np.float32), show_progress=False)
+        self._store(model)
+
+
+class BPR(_Factorization):
+    name = "bpr"
+    Params = BPRParams
+
+    def _fit(self, history: sp.csr_matrix) -> None:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        p = self.params
+        # One thread: implicit's multi-threaded BPR is Hogwild SGD and not reproducible.
+        with threadpool_limits(1, "blas"):
+            model = BayesianPersonalizedRanking(
+                factors=p.factors, learning_rate=p.learning_rate, regularization=p.regularization,
+                iterations=p.iterations, random_state=p.seed, num_threads=1,
+            )  # fmt: skip
+            model.fit(history.astype(np.float32), show_progress=False)
+        self._store(model)

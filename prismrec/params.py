@@ -1,0 +1,115 @@
+"""Typed hyper-parameters: one frozen dataclass per component, parsed from TOML or `name=value` text.
+
+A field's public name is the field name without a trailing underscore (`lambda_` -> `lambda`).
+Field metadata may give `help`, `min`, `max` (inclusive) and `choices`; `parse_params` converts
+values to the field type and reports what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from prismrec.errors import ConfigError
+
+P = TypeVar("P")
+
+
+def param(default: Any, help: str, min: float | None = None, max: float | None = None,
+          choices: tuple[str, ...] | None = None) -> Any:  # fmt: skip
+    """A dataclass field with documentation and bounds."""
+    return dataclasses.field(default=default, metadata={"help": help, "min": min, "max": max, "choices": choices})
+
+
+def public_name(field: dataclasses.Field) -> str:
+    return field.name.rstrip("_")
+
+
+def _convert(raw: Any, kind: type, where: str) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got '{raw}'")
+    if kind is int:
+        if isinstance(raw, bool):
+            raise ConfigError(f"{where}: expected an integer, got '{raw}'")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got '{raw}'") from None
+        if not value.is_integer():
+            raise ConfigError(f"{where}: expected an integer, got '{raw}'")
+        return int(value)
+    if kind is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got '{raw}'") from None
+    return str(raw)
+
+
+def parse_params(cls: type[P], values: Mapping[str, Any], owner: str) -> P:
+    """Build `cls` from public-name values (strings or TOML values), checking names, types and bounds.
+
+    Args:
+        cls: the parameter dataclass.
+        values: public name -> value.
+        owner: what the parameters belong to, for messages (e.g. "model 'ease'").
+    """
+    fields = {public_name(f): f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{owner} has no parameter {unknown}; its parameters are: {', '.join(fields) or 'none'}")
+    kwargs = {}
+    for name, raw in values.items():
+        field = fields[name]
+        where = f"{owner} parameter '{name}'"
+        value = _convert(raw, hints[field.name], where)
+        check_bounds(field, value, where)
+        kwargs[field.name] = value
+    return cls(**kwargs)
+
+
+def check_bounds(field: dataclasses.Field, value: Any, where: str) -> None:
+    meta = field.metadata
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"{where}: '{value}' is not one of {', '.join(meta['choices'])}")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise ConfigError(f"{where}: {value} is below the minimum {meta['min']}")
+    if meta.get("max") is not None and value > meta["max"]:
+        raise ConfigError(f"{where}: {value} is above the maximum {meta['max']}")
+
+
+def validate(params: Any, owner: str) -> None:
+    """Check every field of a parameter object against its bounds."""
+    for field in dataclasses.fields(params):
+        check_bounds(field, getattr(params, field.name), f"{owner} parameter '{public_name(field)}'")
+
+
+def params_to_dict(params: Any) -> dict[str, Any]:
+    """Public name -> value, the form written to TOML."""
+    return {public_name(f): getattr(params, f.name) for f in dataclasses.fields(params)}
+
+
+def parse_assignments(items: list[str], what: str = "--param") -> dict[str, str]:
+    """['lambda=250', 'k=20'] -> {'lambda': '250', 'k': '20'}."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{what} '{item}' must look like name=value")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def describe(cls: type) -> list[tuple[str, str, Any]]:
+    """(public name, help, default) of every parameter, for --help and docs."""
+    return [(public_name(f), f.metadata.get("help", ""), f.default) for f in dataclasses.fields(cls)]

@@ -1,0 +1,187 @@
+"""The one recommendation path used by evaluation, the CLI and the service.
+
+Pipeline = scorer -> (later: blend, re-rank) -> filters (seen items, candidate set) -> top-K.
+A fitted pipeline is saved as a folder of `.npy`, `.json` and `.toml` files (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from prismrec import __version__
+from prismrec.config import PipelineConfig
+from prismrec.data.schema import IdMap, Interactions
+from prismrec.errors import NotFittedError, PrismrecError
+from prismrec.models import Scorer, scorer_class
+from prismrec.models.base import sparse_from_state, sparse_state
+
+FORMAT_VERSION = 1
+SCORE_BUDGET = 64 * 1024 * 1024  # scores held at once (float32 cells) while ranking in chunks
+
+
+class Pipeline:
+    """Scores, filters and ranks items for users.
+
+    Args:
+        config: the pipeline configuration (scorer and defaults).
+    """
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.scorer: Scorer = scorer_class(config.scorer.name)(config.scorer.params)
+        self.user_ids: IdMap | None = None
+        self.item_ids: IdMap | None = None
+        self.history: sp.csr_matrix | None = None
+        self.popularity: np.ndarray | None = None
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig | str | Path) -> Pipeline:
+        if not isinstance(config, PipelineConfig):
+            config = PipelineConfig.from_toml(config)
+        return cls(config)
+
+    def fit(self, train: Interactions) -> Self:
+        """Fit the scorer on `train` and keep the users' histories and item popularity."""
+        self.scorer.fit(train)
+        self.user_ids, self.item_ids = train.user_ids, train.item_ids
+        self.history = train.matrix()
+        self.popularity = train.item_counts()
+        return self
+
+    def _require_fitted(self) -> None:
+        if self.history is None:
+            raise NotFittedError("the pipeline is not fitted; call fit(train) or Pipeline.load(dir)")
+
+    def recommend(
+        self,
+        users: np.ndarray,
+        k: int | None = None,
+        candidates: np.ndarray | None = None,
+        exclude_seen: bool | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-K items for each user, scored in chunks that fit in memory.
+
+        Args:
+            users: int[n] user indices.
+            k: list length (default from the config).
+            candidates: optional bool[n_items]; only these items may be recommended.
+            exclude_seen: drop items in the user's history (default from the config).
+
+        Returns:
+            (items int64[n, k], scores float32[n, k]), best first; -1 / NaN pad lists that run
+            out of candidates. Users without history get the most popular items.
+        """
+        self._require_fitted()
+        assert self.history is not None and self.popularity is not None
+        k = k or self.config.recommend.k
+        exclude_seen = self.config.recommend.exclude_seen if exclude_seen is None else exclude_seen
+        users = np.asarray(users, dtype=np.int64)
+        n_items = self.history.shape[1]
+        k = min(k, n_items)
+        items = np.full((len(users), k), -1, dtype=np.int64)
+        scores = np.full((len(users), k), np.nan, dtype=np.float32)
+        chunk = max(1, SCORE_BUDGET // max(n_items, 1))
+        popular = self.popularity.astype(np.float32)
+        for start in range(0, len(users), chunk):
+            block_users = users[start : start + chunk]
+            history = self.history[block_users]
+            block = self.scorer.score(block_users, history)
+            cold = np.diff(history.indptr) == 0
+            if cold.any():
+                block[cold] = popular
+            if candidates is not None:
+                block[:, ~candidates] = -np.inf
+            if exclude_seen:
+                rows = np.repeat(np.arange(len(block_users)), np.diff(history.indptr))
+                block[rows, history.indices] = -np.inf
+            top_items, top_scores = top_k(block, k)
+            items[start : start + chunk] = top_items
+            scores[start : start + chunk] = top_scores
+        return items, scores
+
+    def recommend_frame(self, user_ids: list[str] | None = None, k: int | None = None) -> pd.DataFrame:
+        """Columns user_id, item_id, rank, score with external ids; all known users by default."""
+        self._require_fitted()
+        assert self.user_ids is not None and self.item_ids is not None
+        users = np.arange(len(self.user_ids)) if user_ids is None else self.user_ids.indices(user_ids, "user")
+        items, scores = self.recommend(users, k)
+        filled = items >= 0
+        rows, ranks = np.nonzero(filled)
+        return pd.DataFrame(
+            {
+                "user_id": self.user_ids.to_external(users[rows]),
+                "item_id": self.item_ids.to_external(items[filled]),
+                "rank": ranks + 1,
+                "score": scores[filled],
+            }
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted pipeline to a folder (created if needed)."""
+        self._require_fitted()
+        assert self.user_ids is not None and self.item_ids is not None and self.history is not None
+        directory = Path(directory)
+        (directory / "scorer").mkdir(parents=True, exist_ok=True)
+        (directory / "config.toml").write_text(self.config.to_toml(), encoding="utf-8")
+        meta = {"format": FORMAT_VERSION, "prismrec": __version__, "scorer": self.scorer.name,
+                "n_users": len(self.user_ids), "n_items": len(self.item_ids)}  # fmt: skip
+        (directory / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        (directory / "user_ids.json").write_text(json.dumps(list(self.user_ids.ids)), encoding="utf-8")
+        (directory / "item_ids.json").write_text(json.dumps(list(self.item_ids.ids)), encoding="utf-8")
+        arrays = {**sparse_state("history", self.history), "popularity": self.popularity}
+        for name, array in arrays.items():
+            np.save(directory / f"{name}.npy", array)
+        for name, array in self.scorer.state().items():
+            np.save(directory / "scorer" / f"{name}.npy", array)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Pipeline:
+        """Read a folder written by `save`; arrays are loaded without pickle."""
+        directory = Path(directory)
+        if not (directory / "meta.json").is_file():
+            raise PrismrecError(f"{directory} is not a saved pipeline (no meta.json); create one with 'prismrec fit'")
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION:
+            raise PrismrecError(f"{directory}: pipeline format {meta.get('format')} is not supported")
+        pipeline = cls(PipelineConfig.from_toml(directory / "config.toml"))
+        try:
+            arrays = {p.stem: np.load(p, allow_pickle=False) for p in directory.glob("*.npy")}
+            state = {p.stem: np.load(p, allow_pickle=False) for p in (directory / "scorer").glob("*.npy")}
+            pipeline.history = sparse_from_state("history", arrays)
+            pipeline.popularity = arrays["popularity"]
+        except (KeyError, ValueError, OSError) as error:
+            raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error})") from None
+        pipeline.user_ids = IdMap(json.loads((directory / "user_ids.json").read_text(encoding="utf-8")))
+        pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
+        pipeline.scorer.restore(state, pipeline.history)
+        return pipeline
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(int64[n, k] indices, float32[n, k] scores) of the k largest per row, ties by lower index.
+
+    Entries equal to -inf are never returned (-1 / NaN instead).
+    """
+    n, m = scores.shape
+    k = min(k, m)
+    kth = np.partition(scores, m - k, axis=1)[:, m - k : m - k + 1]
+    above = scores > kth
+    tied = scores == kth
+    need = k - above.sum(axis=1, keepdims=True)
+    take = above | (tied & (np.cumsum(tied, axis=1) <= need))
+    part = np.nonzero(take)[1].reshape(n, k)
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    items = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    values = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    invalid = np.isneginf(values)
+    items[invalid] = -1
+    values[invalid] = np.nan
+    return items, values
