@@ -111,16 +111,7 @@ class Pipeline:
         assert self.user_ids is not None and self.item_ids is not None
         users = np.arange(len(self.user_ids)) if user_ids is None else self.user_ids.indices(user_ids, "user")
         items, scores = self.recommend(users, k)
-        filled = items >= 0
-        rows, ranks = np.nonzero(filled)
-        return pd.DataFrame(
-            {
-                "user_id": self.user_ids.to_external(users[rows]),
-                "item_id": self.item_ids.to_external(items[filled]),
-                "rank": ranks + 1,
-                "score": scores[filled],
-            }
-        )
+        return lists_to_frame(self.user_ids, self.item_ids, users, items, scores)
 
     def save(self, directory: str | Path) -> Path:
         """Write the fitted pipeline to a folder (created if needed)."""
@@ -146,7 +137,9 @@ class Pipeline:
         """Read a folder written by `save`; arrays are loaded without pickle."""
         directory = Path(directory)
         if not (directory / "meta.json").is_file():
-            raise PrismrecError(f"{directory} is not a saved pipeline (no meta.json); create one with 'prismrec fit'")
+            raise PrismrecError(
+                f"{directory} is not a saved pipeline (no meta.json); create one with 'prismrec fit'"
+            )
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
             raise PrismrecError(f"{directory}: pipeline format {meta.get('format')} is not supported")
@@ -162,6 +155,22 @@ class Pipeline:
         pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
         pipeline.scorer.restore(state, pipeline.history)
         return pipeline
+
+
+def lists_to_frame(
+    user_ids: IdMap, item_ids: IdMap, users: np.ndarray, items: np.ndarray, scores: np.ndarray
+) -> pd.DataFrame:
+    """Top-K arrays ([n], [n, k], [n, k]; -1 = empty slot) as rows user_id, item_id, rank, score."""
+    filled = items >= 0
+    rows, ranks = np.nonzero(filled)
+    return pd.DataFrame(
+        {
+            "user_id": user_ids.to_external(users[rows]),
+            "item_id": item_ids.to_external(items[filled]),
+            "rank": ranks + 1,
+            "score": scores[filled],
+        }
+    )
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

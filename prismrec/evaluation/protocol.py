@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from prismrec.config import PipelineConfig
 from prismrec.data.schema import Dataset
 from prismrec.data.splits import Split
 from prismrec.evaluation.report import Evaluation, evaluate_lists
-from prismrec.pipeline import Pipeline
+from prismrec.pipeline import Pipeline, lists_to_frame
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class Run:
     fit_seconds: float
     recommend_seconds: float
     pipeline: Pipeline
+    users: np.ndarray
+    items: np.ndarray
+    scores: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        """The scored lists as rows user_id, item_id, rank, score (external ids)."""
+        p = self.pipeline
+        assert p.user_ids is not None and p.item_ids is not None
+        return lists_to_frame(p.user_ids, p.item_ids, self.users, self.items, self.scores)
 
 
 def run(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "test", k: int = 10) -> Run:
@@ -39,11 +51,11 @@ def run(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "te
     pipeline = Pipeline(config).fit(fit_part)
     fitted = time.perf_counter()
     users = truth.active_users()
-    items, _ = pipeline.recommend(users, k, candidates=catalog)
+    items, scores = pipeline.recommend(users, k, candidates=catalog)
     done = time.perf_counter()
     categories = dataset.catalog.category_matrix()[0] if any(dataset.catalog.categories) else None
     evaluation = evaluate_lists(items, users, fit_part, truth, catalog, categories, k)
-    return Run(config, stage, evaluation, fitted - started, done - fitted, pipeline)
+    return Run(config, stage, evaluation, fitted - started, done - fitted, pipeline, users, items, scores)
 
 
 def grid_configs(base: PipelineConfig, grid: dict[str, list[str]]) -> list[PipelineConfig]:

@@ -103,4 +103,5 @@ def sparse_state(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
 
 def sparse_from_state(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
     shape = tuple(int(x) for x in arrays[f"{prefix}.shape"])
-    return sp.csr_matrix((arrays[f"{prefix}.data"], arrays[f"{prefix}.indices"], arrays[f"{prefix}.indptr"]), shape=shape)
+    parts = (arrays[f"{prefix}.data"], arrays[f"{prefix}.indices"], arrays[f"{prefix}.indptr"])
+    return sp.csr_matrix(parts, shape=shape)

@@ -1,0 +1,339 @@
+"""The `prismrec` command: fit, recommend, evaluate, tune, datasets, demo.
+
+Commands are thin: they call the library and print. A `PrismrecError` becomes a one-line message
+on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from prismrec.errors import ConfigError, PrismrecError
+
+app = typer.Typer(
+    help="prismrec: fit, evaluate and serve recommendations that are relevant and diverse.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROTOCOL_HELP = "temporal (reference), random, leave-last-out or cold-items (see PROTOCOL.md)"
+MAIN_METRICS = ("ndcg", "recall", "precision", "hr", "mrr", "map", "coverage", "gini", "avgpop", "ild_genre", "novelty")
+
+
+def friendly(command: F) -> F:
+    """Turn user errors into a message and exit code 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PrismrecError as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def step(message: str) -> Progress:
+    """A spinner with elapsed time for work that can take more than a second (stderr)."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                        console=err, transient=True, disable=not err.is_terminal)  # fmt: skip
+    progress.add_task(message, total=None)
+    return progress
+
+
+def track(items: list[Any], description: str) -> Iterable[Any]:
+    from rich.progress import track as rich_track
+
+    return rich_track(items, description=description, console=err, transient=True, disable=not err.is_terminal)
+
+
+def pipeline_config(config: Path | None, model: str | None, params: list[str]) -> Any:
+    from prismrec.config import PipelineConfig
+    from prismrec.params import parse_assignments
+
+    if (config is None) == (model is None):
+        raise ConfigError("give exactly one of --config FILE.toml or --model NAME")
+    values = parse_assignments(params)
+    if config is not None:
+        base = PipelineConfig.from_toml(config)
+        return PipelineConfig(base.scorer.with_values(values), base.recommend) if values else base
+    return PipelineConfig.for_model(model, values)  # type: ignore[arg-type]
+
+
+def load_named_or_files(dataset: str | None, interactions: Path | None, items: Path | None,
+                        maps: list[str]) -> Any:  # fmt: skip
+    from prismrec.data.generic import ColumnMap, load_generic
+    from prismrec.data.registry import load_dataset
+    from prismrec.params import parse_assignments
+
+    if (dataset is None) == (interactions is None):
+        raise ConfigError("give exactly one of --dataset NAME or --interactions FILE")
+    with step(f"loading {dataset or interactions}"):
+        if dataset is not None:
+            return load_dataset(dataset)
+        return load_generic(interactions, items, ColumnMap.from_assignments(parse_assignments(maps, "--map")))
+
+
+def metrics_table(rows: list[tuple[str, dict[str, float]]], k: int, title: str = "") -> Table:
+    """Metrics down, models across (stays readable in 80 columns)."""
+    table = Table(title=title or None)
+    table.add_column("metric")
+    for name, _ in rows:
+        table.add_column(name, justify="right")
+    for metric in MAIN_METRICS:
+        key = f"{metric}@{k}"
+        cells = []
+        for _, summary in rows:
+            value = summary.get(key, float("nan"))
+            se = summary.get(f"{key}_se")
+            cells.append(f"{value:.4f}" + (f" ±{se:.4f}" if se else ""))
+        table.add_row(key, *cells)
+    return table
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+
+
+# ---------------------------------------------------------------- commands
+
+MapOption = Annotated[list[str], typer.Option("--map", help="column role mapping, e.g. user_id=customer (repeatable)")]
+ParamOption = Annotated[list[str], typer.Option("--param", help="model parameter name=value (repeatable)")]
+
+
+@app.command()
+@friendly
+def fit(
+    interactions: Annotated[Path, typer.Option(help="CSV/TSV/Parquet: user_id,item_id[,rating][,timestamp]")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write the fitted pipeline to")],
+    items: Annotated[Path | None, typer.Option(help="item file: item_id,title[,description][,categories]")] = None,
+    config: Annotated[Path | None, typer.Option(help="pipeline TOML (see configs/)")] = None,
+    model: Annotated[str | None, typer.Option(help="model name: most-popular, itemknn, ease, als, bpr")] = None,
+    param: ParamOption = [],  # noqa: B006  (typer reads the default)
+    map_: MapOption = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+) -> None:
+    """Fit a pipeline on an interactions file and save it to a folder."""
+    from prismrec.data.generic import ColumnMap, load_generic
+    from prismrec.params import parse_assignments
+    from prismrec.pipeline import Pipeline
+
+    cfg = pipeline_config(config, model, param)
+    with step(f"reading {interactions}"):
+        dataset = load_generic(interactions, items, ColumnMap.from_assignments(parse_assignments(map_, "--map")))
+    started = time.perf_counter()
+    with step(f"fitting {cfg.scorer.name}"):
+        pipeline = Pipeline(cfg).fit(dataset.interactions)
+    seconds = time.perf_counter() - started
+    pipeline.save(out_dir)
+    summary = {**dataset.summary(), "model": cfg.scorer.name, "fit_seconds": seconds, "out": str(out_dir)}
+    if as_json:
+        out.print_json(to_json(summary))
+    else:
+        out.print(f"fitted {cfg.scorer.name} on {summary['interactions']} events "
+                  f"({summary['users']} users, {summary['items']} items) in {seconds:.2f} s -> {out_dir}")  # fmt: skip
+
+
+@app.command()
+@friendly
+def recommend(
+    model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec fit'")],
+    user: Annotated[list[str], typer.Option(help="external user id (repeatable)")] = [],  # noqa: B006
+    all_users: Annotated[bool, typer.Option("--all-users", help="recommend for every known user")] = False,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="recommendations per user")] = 10,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write CSV user_id,item_id,rank,score here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a CSV")] = False,
+) -> None:
+    """Top-K recommendations with the original ids."""
+    from prismrec.pipeline import Pipeline
+
+    if bool(user) == all_users:
+        raise ConfigError("give --user ID (one or more) or --all-users")
+    pipeline = Pipeline.load(model_dir)
+    with step("recommending"):
+        frame = pipeline.recommend_frame(None if all_users else user, k)
+    if out_file is not None:
+        frame.to_csv(out_file, index=False)
+        err.print(f"wrote {len(frame)} rows for {frame.user_id.nunique()} users to {out_file}")
+    elif as_json:
+        grouped = [{"user_id": u, "items": g[["item_id", "rank", "score"]].to_dict("records")}
+                   for u, g in frame.groupby("user_id", sort=False)]  # fmt: skip
+        out.print_json(to_json(grouped))
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+
+
+@app.command()
+@friendly
+def evaluate(
+    dataset: Annotated[str | None, typer.Option(help="named dataset, e.g. ml-100k (see 'prismrec datasets')")] = None,
+    interactions: Annotated[Path | None, typer.Option(help="or an interactions file")] = None,
+    items: Annotated[Path | None, typer.Option(help="item file for --interactions")] = None,
+    protocol: Annotated[str, typer.Option(help=PROTOCOL_HELP)] = "temporal",
+    config: Annotated[Path | None, typer.Option(help="pipeline TOML")] = None,
+    model: Annotated[str | None, typer.Option(help="model name")] = None,
+    param: ParamOption = [],  # noqa: B006
+    map_: MapOption = [],  # noqa: B006
+    k: Annotated[int, typer.Option("-k", "--k", min=1)] = 10,
+    stage: Annotated[str, typer.Option("--split", help="test (final numbers) or valid (tuning)")] = "test",
+    recs_out: Annotated[Path | None, typer.Option("--recs-out", help="also write the scored lists as CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print all metrics as JSON")] = False,
+) -> None:
+    """Split a dataset by a protocol, fit, recommend and print accuracy and beyond-accuracy metrics."""
+    from prismrec.data.splits import split
+    from prismrec.evaluation.protocol import run
+
+    cfg = pipeline_config(config, model, param)
+    data = load_named_or_files(dataset, interactions, items, map_)
+    parts = split(data.interactions, protocol)
+    with step(f"fitting and scoring {cfg.scorer.name} ({protocol}, {stage})"):
+        result = run(cfg, data, parts, stage, k)
+    summary = {
+        "dataset": data.name, "protocol": protocol, "split": stage, "k": k, "model": cfg.scorer.name,
+        "params": cfg.to_dict()["scorer"], f"{stage}_sha1": parts.fingerprint(stage),
+        **result.evaluation.summary, "fit_seconds": result.fit_seconds, "recommend_seconds": result.recommend_seconds,
+    }  # fmt: skip
+    if recs_out is not None:
+        result.frame().to_csv(recs_out, index=False)
+    if as_json:
+        out.print_json(to_json(summary))
+        return
+    out.print(metrics_table([(cfg.scorer.name, result.evaluation.summary)], k,
+                            f"{data.name} · {protocol} · {stage} ({parts.fingerprint(stage)})"))  # fmt: skip
+    out.print(f"fit {result.fit_seconds:.2f} s · recommend {result.recommend_seconds:.2f} s · "
+              f"{summary['n_eval_users']} users · train leaks {summary['train_leaks']}")  # fmt: skip
+
+
+@app.command()
+@friendly
+def tune(
+    dataset: Annotated[str | None, typer.Option(help="named dataset")] = None,
+    interactions: Annotated[Path | None, typer.Option(help="or an interactions file")] = None,
+    items: Annotated[Path | None, typer.Option(help="item file for --interactions")] = None,
+    protocol: Annotated[str, typer.Option(help=PROTOCOL_HELP)] = "temporal",
+    config: Annotated[Path | None, typer.Option(help="pipeline TOML to start from")] = None,
+    model: Annotated[str | None, typer.Option(help="model name")] = None,
+    grid: Annotated[list[str], typer.Option(help="name=v1,v2,... (repeatable); all combinations are tried")] = [],  # noqa: B006
+    param: ParamOption = [],  # noqa: B006
+    map_: MapOption = [],  # noqa: B006
+    k: Annotated[int, typer.Option("-k", "--k", min=1)] = 10,
+    save_config: Annotated[Path | None, typer.Option(help="write the chosen configuration as TOML")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print all results as JSON")] = False,
+) -> None:
+    """Choose hyper-parameters by NDCG@K on the validation part, then report the test part once."""
+    from prismrec.data.splits import split
+    from prismrec.evaluation.protocol import tune as run_tuning
+    from prismrec.params import parse_assignments
+
+    base = pipeline_config(config, model, param)
+    assignments = parse_assignments(grid, "--grid")
+    values = {name: [v for v in text.split(",") if v.strip()] for name, text in assignments.items()}
+    data = load_named_or_files(dataset, interactions, items, map_)
+    parts = split(data.interactions, protocol)
+    result = run_tuning(base, values, data, parts, k, lambda configs: track(configs, "tuning on valid"))
+    if save_config is not None:
+        save_config.write_text(result.best.config.to_toml(), encoding="utf-8")
+    params = [trial.config.to_dict()["scorer"] for trial in result.trials]
+    if as_json:
+        out.print_json(to_json({
+            "dataset": data.name, "protocol": protocol, "k": k,
+            "trials": [{"params": p, "valid": t.evaluation.summary}
+                       for p, t in zip(params, result.trials, strict=True)],
+            "best": result.best.config.to_dict()["scorer"], "test": result.test.evaluation.summary,
+            "fit_seconds": result.test.fit_seconds, "recommend_seconds": result.test.recommend_seconds,
+        }))  # fmt: skip
+        return
+    table = Table(title=f"{data.name} · {protocol} · valid NDCG@{k}")
+    table.add_column("params")
+    table.add_column(f"valid ndcg@{k}", justify="right")
+    for p, trial in zip(params, result.trials, strict=True):
+        mark = " ◀" if trial is result.best else ""
+        setting = ", ".join(f"{a}={b}" for a, b in p.items() if a != "name")
+        table.add_row(setting, f"{trial.evaluation[f'ndcg@{k}']:.4f}{mark}")
+    out.print(table)
+    out.print(metrics_table([(base.scorer.name, result.test.evaluation.summary)], k, "chosen setting on test"))
+
+
+@app.command()
+@friendly
+def datasets(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The named datasets, and whether each is present in the data home."""
+    from prismrec.data.registry import REGISTRY, data_home, dataset_dir, is_present, spec_of
+
+    spec_of("ml-100k")  # fills the registry
+    rows = [{"name": n, "present": is_present(n), "folder": str(dataset_dir(n)), "description": REGISTRY[n].description,
+             "terms": REGISTRY[n].terms} for n in sorted(REGISTRY)]  # fmt: skip
+    if as_json:
+        out.print_json(to_json(rows))
+        return
+    table = Table(title=f"data home: {data_home()}")
+    for column in ("name", "present", "description"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], "yes" if row["present"] else "no (downloads on first use)", row["description"])
+    out.print(table)
+
+
+@app.command()
+@friendly
+def demo(
+    dataset: Annotated[str, typer.Option(help="named dataset")] = "ml-100k",
+    user: Annotated[str | None, typer.Option(help="user to show (default: the first test user)")] = None,
+) -> None:
+    """Fit and evaluate the default pipeline against popularity, then show one user's lists by title."""
+    from prismrec.config import PipelineConfig
+    from prismrec.data.registry import load_dataset
+    from prismrec.data.splits import split
+    from prismrec.evaluation.protocol import run
+
+    with step(f"loading {dataset}"):
+        data = load_dataset(dataset)
+    parts = split(data.interactions, "temporal")
+    runs = []
+    for name, values in (("most-popular", {}), ("ease", {"lambda": 250})):
+        with step(f"fitting and scoring {name}"):
+            runs.append(run(PipelineConfig.for_model(name, values), data, parts, "test"))
+    out.print(metrics_table([(r.config.scorer.name, r.evaluation.summary) for r in runs], 10,
+                            f"{dataset} · temporal protocol · test ({parts.fingerprint()})"))  # fmt: skip
+    best = runs[-1]
+    uid = user or str(data.interactions.user_ids.ids[parts.test.active_users()[0]])
+    u = data.interactions.user_ids.index(uid, "user")
+    catalog = data.catalog
+    train_rows = np.flatnonzero(parts.train.users == u)
+    recent = train_rows[np.argsort(parts.train.timestamps[train_rows])][-10:][::-1]
+    held = set(parts.test.items[parts.test.users == u].tolist())
+    items, scores = best.pipeline.recommend(np.array([u]), 10, candidates=parts.test_catalog)
+    table = Table(title=f"user {uid}: latest of {len(train_rows)} train events → EASE top 10 (✓ = in test)")
+    table.add_column("recently watched")
+    table.add_column("recommended")
+    for row in range(10):
+        seen = catalog.title(int(parts.train.items[recent[row]])) if row < len(recent) else ""
+        item = int(items[0, row])
+        rec = f"{'✓ ' if item in held else '  '}{catalog.title(item)}  ({scores[0, row]:.2f})" if item >= 0 else ""
+        table.add_row(seen, rec)
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
