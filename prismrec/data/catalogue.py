@@ -36,6 +36,8 @@ register(
     )
 )  # fmt: skip
 
+_RAW = "https://raw.githubusercontent.com"
+
 _ML_LATEST = (
     "https://raw.githubusercontent.com/powerseed/item-based-collaborative-filtering/"
     "42a4be9def857386b2393eee1f03f7d3d25e96ae/ml-latest-small"
@@ -103,10 +105,7 @@ register(
     )
 )  # fmt: skip
 
-_BUNDLEREC = (
-    "https://raw.githubusercontent.com/BundleRec/bundle_recommendation/"
-    "087da2e2b4d8738ef23f3f6f2005505e8685edde/dataset"
-)
+_BUNDLEREC = f"{_RAW}/BundleRec/bundle_recommendation/087da2e2b4d8738ef23f3f6f2005505e8685edde/dataset"
 _BUNDLEREC_FOLDER = "bundlerec-mturk"
 # sha256 per domain, in the order of _BUNDLEREC_FILES
 _BUNDLEREC_FILES = (

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from prismrec.data.readers import parse_float, read_delimited, read_text
+from prismrec.data.readers import parse_float, read_delimited, read_text, require_ids
 from prismrec.data.schema import Bundles, Dataset, IdMap, assemble
 from prismrec.errors import DataError
 
@@ -70,9 +70,8 @@ def load_crosscbr(folder: str | Path, name: str = "Youshu") -> Dataset:
     item_index = interactions.item_ids.lookup(_decimal(np.arange(n_items)))
     bundle_index = bundle_ids.lookup(_decimal(np.arange(n_bundles)))
 
-    membership = _membership(
-        bundle_index[bundle_item[:, 0]], item_index[bundle_item[:, 1]], n_bundles, n_items
-    )
+    member_bundles, member_items = bundle_index[bundle_item[:, 0]], item_index[bundle_item[:, 1]]
+    membership = _membership(member_bundles, member_items, n_bundles, n_items)
     parts = {
         part: np.column_stack([user_index[pairs[:, 0]], bundle_index[pairs[:, 1]]]).astype(np.int32)
         for part, pairs in user_bundle.items()
@@ -103,20 +102,13 @@ def _read_pairs(path: Path, kinds: tuple[str, str], limits: dict[str, int], size
     """int64 [n, 2]: the (kinds[0], kinds[1]) id pairs of a headerless TAB file, in line order."""
     columns = [f"{kind}_id" for kind in kinds]
     frame = read_delimited(path, sep="\t", names=columns, quoting=False)
-    short = frame[columns[1]].isna().to_numpy()
-    if short.any():
-        line = int(frame["_line"].iloc[int(np.flatnonzero(short)[0])])
-        message = f"expected two TAB-separated ids ({columns[0]}, {columns[1]})"
-        raise DataError(message, path, line, columns[1])
-    ids = [
-        _dense_ids(frame, column, limits[kind], path, size_file)
-        for kind, column in zip(kinds, columns, strict=True)
-    ]
+    ids = [_dense_ids(frame, c, limits[k], path, size_file) for k, c in zip(kinds, columns, strict=True)]
     return np.column_stack(ids)
 
 
 def _dense_ids(frame: pd.DataFrame, column: str, limit: int, path: Path, size_file: str) -> np.ndarray:
     """int64[n]: integer ids of one column, each checked to lie in `0..limit-1`."""
+    require_ids(frame, column, path)  # a missing field reads as "": "empty id" with its line
     values = parse_float(frame, column, path)
     not_int = values != np.floor(values)
     if not_int.any():

@@ -12,7 +12,6 @@ Titles such as "Toy Story (1995)" become the text field `title` ("Toy Story") an
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,21 +49,6 @@ def split_title_year(title: str) -> tuple[str, str]:
     return match.group("title"), match.group("year")
 
 
-def _require_fields(frame: pd.DataFrame, path: Path, columns: Sequence[str], sep_name: str) -> None:
-    """Headerless files: a record with too few fields leaves NaN cells; name its line."""
-    short = frame[list(columns)].isna().any(axis=1).to_numpy()
-    if short.any():
-        first = int(np.flatnonzero(short)[0])
-        missing = next(c for c in columns if pd.isna(frame[c].iloc[first]))
-        raise DataError(
-            f"record has too few fields: expected {len(columns)} {sep_name}-separated fields "
-            f"({', '.join(columns)})",
-            path,
-            int(frame["_line"].iloc[first]),
-            missing,
-        )
-
-
 # ----------------------------------------------------------------------------- GroupLens ML-100K
 
 
@@ -94,7 +78,6 @@ def load_grouplens_100k(folder: str | Path) -> Dataset:
 def _read_ratings_100k(path: Path) -> pd.DataFrame:
     """Events frame [n, 4] (user_id, item_id, value, timestamp) from `u.data`."""
     frame = read_delimited(path, sep="\t", names=DATA_COLUMNS_100K, quoting=False)
-    _require_fields(frame, path, DATA_COLUMNS_100K, "TAB")
     return pd.DataFrame(
         {
             "user_id": require_ids(frame, "user_id", path),
@@ -108,7 +91,6 @@ def _read_ratings_100k(path: Path) -> pd.DataFrame:
 def _read_items_100k(path: Path) -> pd.DataFrame:
     """Items frame [n_items, 6]: item_id, title, year, release_date, imdb_url, categories (tuples)."""
     frame = read_delimited(path, sep="|", names=ITEM_COLUMNS_100K, encoding="latin-1", quoting=False)
-    _require_fields(frame, path, ITEM_COLUMNS_100K, "'|'")
     frame["item_id"] = require_ids(frame, "item_id", path)
     frame = unique_items(frame, path)
     flags = np.column_stack([_genre_flags(frame, genre, path) for genre in GENRES_100K])
@@ -141,7 +123,6 @@ def _read_users_100k(path: Path, user_ids: np.ndarray) -> pd.DataFrame | None:
     if not path.exists():
         return None
     frame = read_delimited(path, sep="|", names=USER_COLUMNS_100K, encoding="latin-1", quoting=False)
-    _require_fields(frame, path, USER_COLUMNS_100K, "'|'")
     frame["user_id"] = require_ids(frame, "user_id", path)
     frame = unique_items(frame, path, "user_id").drop(columns="_line")
     return frame.set_index("user_id").reindex(user_ids).fillna("").reset_index(drop=True)

@@ -113,7 +113,7 @@ def _record_lines(text: str, n_records: int, header_lines: int, quoting: bool) -
     """Physical line of each record; exact for files without quoted newlines, else an estimate."""
     lines = [i + 1 for i, line in enumerate(text.split("\n")) if line.strip()]
     starts = lines[header_lines : header_lines + n_records]
-    if len(starts) != n_records or quoting and '"' in text:
+    if len(starts) != n_records or (quoting and '"' in text):
         # Quoted fields may span lines; fall back to record numbers offset by the header.
         return np.arange(n_records, dtype=np.int64) + header_lines + 1
     return np.asarray(starts, dtype=np.int64)
