@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prismrec.data.readers import parse_float, read_delimited, require_columns, require_ids, unique_items
+from prismrec.data.readers import events_frame, read_delimited, require_columns, require_ids, unique_items
 from prismrec.data.schema import Dataset, assemble
 from prismrec.errors import DataError
 
@@ -51,14 +51,8 @@ def load_atomic(directory: Path, name: str | None = None, implicit: bool = False
     inter, _ = read_atomic(inter_path)
     require_columns(inter, inter_path, ["user_id", "item_id"])
     value_column = next((c for c in VALUE_COLUMNS if c in inter.columns), None)
-    events = pd.DataFrame(
-        {
-            "user_id": require_ids(inter, "user_id", inter_path),
-            "item_id": require_ids(inter, "item_id", inter_path),
-            "value": 1.0 if value_column is None else parse_float(inter, value_column, inter_path),
-            "timestamp": parse_float(inter, "timestamp", inter_path) if "timestamp" in inter else np.nan,
-        }
-    )
+    timestamp = "timestamp" if "timestamp" in inter else None
+    events = events_frame(inter, inter_path, "user_id", "item_id", value_column, timestamp)
     items, text_fields, category_column = _read_items(directory / f"{name}.item")
     interactions, catalog, _ = assemble(
         name, events, items, text_fields, category_column, implicit=implicit or value_column is None

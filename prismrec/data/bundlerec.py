@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from prismrec.data.readers import parse_float, read_delimited, require_columns, require_ids, unique_items
-from prismrec.data.schema import Bundles, Dataset, IdMap, assemble
+from prismrec.data.readers import events_frame, read_delimited, require_columns, require_ids, unique_items
+from prismrec.data.schema import Bundles, Dataset, IdMap, assemble, binary_csr
 from prismrec.errors import DataError
 
 _LABEL_SEPARATOR = re.compile(r",(?! )")
@@ -70,9 +69,9 @@ def load_bundlerec(folder: str | Path, name: str | None = None) -> Dataset:
         extra_item_ids=bundle_items["item_id"],
     )
     bundle_ids = IdMap.sorted_from(bundle_items["bundle_id"], intents.index, user_bundles["bundle_id"])
-    membership = _membership(
+    membership = binary_csr(
         bundle_ids.indices(bundle_items["bundle_id"]), interactions.item_ids.indices(bundle_items["item_id"]),
-        len(bundle_ids), interactions.n_items,
+        (len(bundle_ids), interactions.n_items),
     )  # fmt: skip
     users = interactions.user_ids.indices(user_bundles["user_id"])
     pairs = np.column_stack([users, bundle_ids.indices(user_bundles["bundle_id"])]).astype(np.int32)
@@ -85,14 +84,7 @@ def _read_user_items(path: Path) -> pd.DataFrame:
     """Events frame [n, 4] (user_id, item_id, value, timestamp) in file order, repeats kept."""
     frame = read_delimited(path)
     require_columns(frame, path, ["user ID", "item ID", "timestamp"])
-    return pd.DataFrame(
-        {
-            "user_id": require_ids(frame, "user ID", path),
-            "item_id": require_ids(frame, "item ID", path),
-            "value": 1.0,
-            "timestamp": parse_float(frame, "timestamp", path),
-        }
-    )
+    return events_frame(frame, path, "user ID", "item ID", None, "timestamp")
 
 
 def _read_ids(path: Path, columns: dict[str, str]) -> pd.DataFrame:
@@ -140,13 +132,3 @@ def _read_intents(path: Path) -> pd.Series:
     frame["intent"] = frame["intent"].map(clean_text)
     frame = unique_items(frame, path, "bundle ID")
     return pd.Series(frame["intent"].to_numpy(), index=frame["bundle ID"].to_numpy(), dtype=object)
-
-
-def _membership(bundles: np.ndarray, items: np.ndarray, n_bundles: int, n_items: int) -> sp.csr_matrix:
-    """float32 CSR [n_bundles, n_items] with 1 for every (bundle, item) pair."""
-    matrix = sp.csr_matrix(
-        (np.ones(len(bundles), np.float32), (bundles, items)), shape=(n_bundles, n_items), dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from prismrec.data.readers import parse_float, read_delimited, read_text, require_ids
-from prismrec.data.schema import Bundles, Dataset, IdMap, assemble
+from prismrec.data.schema import Bundles, Dataset, IdMap, assemble, binary_csr
 from prismrec.errors import DataError
 
 SPLITS = ("train", "tune", "test")
@@ -71,7 +70,7 @@ def load_crosscbr(folder: str | Path, name: str = "Youshu") -> Dataset:
     bundle_index = bundle_ids.lookup(_decimal(np.arange(n_bundles)))
 
     member_bundles, member_items = bundle_index[bundle_item[:, 0]], item_index[bundle_item[:, 1]]
-    membership = _membership(member_bundles, member_items, n_bundles, n_items)
+    membership = binary_csr(member_bundles, member_items, (n_bundles, n_items))
     parts = {
         part: np.column_stack([user_index[pairs[:, 0]], bundle_index[pairs[:, 1]]]).astype(np.int32)
         for part, pairs in user_bundle.items()
@@ -125,13 +124,3 @@ def _dense_ids(frame: pd.DataFrame, column: str, limit: int, path: Path, size_fi
             column,
         )
     return values.astype(np.int64)
-
-
-def _membership(bundles: np.ndarray, items: np.ndarray, n_bundles: int, n_items: int) -> sp.csr_matrix:
-    """float32 CSR [n_bundles, n_items] with 1 for every (bundle, item) pair."""
-    matrix = sp.csr_matrix(
-        (np.ones(len(bundles), np.float32), (bundles, items)), shape=(n_bundles, n_items), dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from prismrec.data.readers import (
-    parse_float,
+    events_frame,
     read_delimited,
     require_columns,
     require_ids,
@@ -78,14 +78,7 @@ def load_grouplens_100k(folder: str | Path) -> Dataset:
 def _read_ratings_100k(path: Path) -> pd.DataFrame:
     """Events frame [n, 4] (user_id, item_id, value, timestamp) from `u.data`."""
     frame = read_delimited(path, sep="\t", names=DATA_COLUMNS_100K, quoting=False)
-    return pd.DataFrame(
-        {
-            "user_id": require_ids(frame, "user_id", path),
-            "item_id": require_ids(frame, "item_id", path),
-            "value": parse_float(frame, "rating", path),
-            "timestamp": parse_float(frame, "timestamp", path),
-        }
-    )
+    return events_frame(frame, path, "user_id", "item_id", "rating", "timestamp")
 
 
 def _read_items_100k(path: Path) -> pd.DataFrame:
@@ -161,14 +154,7 @@ def _read_ratings_csv(path: Path) -> pd.DataFrame:
     """Events frame [n, 4] (user_id, item_id, value, timestamp) from `ratings.csv`."""
     frame = read_delimited(path)
     require_columns(frame, path, ["userId", "movieId", "rating", "timestamp"])
-    return pd.DataFrame(
-        {
-            "user_id": require_ids(frame, "userId", path),
-            "item_id": require_ids(frame, "movieId", path),
-            "value": parse_float(frame, "rating", path),
-            "timestamp": parse_float(frame, "timestamp", path),
-        }
-    )
+    return events_frame(frame, path, "userId", "movieId", "rating", "timestamp")
 
 
 def _read_movies_csv(path: Path) -> pd.DataFrame:

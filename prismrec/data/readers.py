@@ -148,6 +148,23 @@ def parse_float(
     return values
 
 
+def events_frame(
+    frame: pd.DataFrame, path: Path, user: str, item: str, value: str | None = None, timestamp: str | None = None
+) -> pd.DataFrame:
+    """The events frame every loader hands to `assemble`: user_id, item_id, value, timestamp.
+
+    Missing `value` means implicit feedback (1.0); missing `timestamp` gives NaN.
+    """
+    return pd.DataFrame(
+        {
+            "user_id": require_ids(frame, user, path),
+            "item_id": require_ids(frame, item, path),
+            "value": 1.0 if value is None else parse_float(frame, value, path),
+            "timestamp": np.nan if timestamp is None else parse_float(frame, timestamp, path),
+        }
+    )
+
+
 def require_ids(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     """Stripped string ids; an empty id raises `DataError` with its line."""
     ids = frame[column].str.strip()

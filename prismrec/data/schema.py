@@ -16,6 +16,14 @@ import scipy.sparse as sp
 from prismrec.errors import UnknownIdError
 
 
+def binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """float32 CSR of the given shape with 1.0 at every (row, col) pair (repeats count once)."""
+    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape, dtype=np.float32)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
 class IdMap:
     """A bijection between external string ids and dense indices `0..n-1`.
 
@@ -150,11 +158,11 @@ class Interactions:
 
     def matrix(self, binary: bool = True) -> sp.csr_matrix:
         """float32 CSR [n_users, n_items]: 1 per (user, item) pair, or the value when `binary=False`."""
-        data = np.ones(len(self), np.float32) if binary else self.values
-        m = sp.csr_matrix((data, (self.users, self.items)), shape=(self.n_users, self.n_items))
-        m.sum_duplicates()
+        shape = (self.n_users, self.n_items)
         if binary:
-            m.data[:] = 1.0
+            return binary_csr(self.users, self.items, shape)
+        m = sp.csr_matrix((self.values, (self.users, self.items)), shape=shape)
+        m.sum_duplicates()
         return m
 
     def item_counts(self) -> np.ndarray:
@@ -223,11 +231,7 @@ class Catalog:
         column = {c: j for j, c in enumerate(names)}
         rows = [i for i, cats in enumerate(self.categories) for _ in cats]
         cols = [column[c] for cats in self.categories for c in cats]
-        data = np.ones(len(rows), np.float32)
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(self), len(names)))
-        matrix.sum_duplicates()
-        matrix.data[:] = 1.0
-        return matrix, names
+        return binary_csr(np.asarray(rows, np.int64), np.asarray(cols, np.int64), (len(self), len(names))), names
 
 
 @dataclass(frozen=True)
