@@ -44,7 +44,7 @@ def friendly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except PrismrecError as error:
-            err.print(f"[bold red]error:[/] {error}", highlight=False)
+            typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]

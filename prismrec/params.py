@@ -8,6 +8,7 @@ values to the field type and reports what is wrong and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -49,9 +50,12 @@ def _convert(raw: Any, kind: type, where: str) -> Any:
         return int(value)
     if kind is float:
         try:
-            return float(raw)
+            value = float(raw)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: expected a number, got '{raw}'") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got '{raw}'")
+        return value
     return str(raw)
 
 

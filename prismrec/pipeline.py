@@ -149,11 +149,13 @@ class Pipeline:
             state = {p.stem: np.load(p, allow_pickle=False) for p in (directory / "scorer").glob("*.npy")}
             pipeline.history = sparse_from_state("history", arrays)
             pipeline.popularity = arrays["popularity"]
+            pipeline.user_ids = IdMap(json.loads((directory / "user_ids.json").read_text(encoding="utf-8")))
+            pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
+            pipeline.scorer.restore(state, pipeline.history)
         except (KeyError, ValueError, OSError) as error:
-            raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error})") from None
-        pipeline.user_ids = IdMap(json.loads((directory / "user_ids.json").read_text(encoding="utf-8")))
-        pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
-        pipeline.scorer.restore(state, pipeline.history)
+            raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error!r})") from None
+        if pipeline.history.shape != (len(pipeline.user_ids), len(pipeline.item_ids)):
+            raise PrismrecError(f"{directory}: saved history does not match the saved user and item ids")
         return pipeline
 
 

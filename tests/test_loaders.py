@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ from prismrec.data.registry import DATA_HOME_ENV, dataset_dir, load_dataset, sha
 from prismrec.data.schema import Dataset
 from prismrec.errors import DataError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REGISTERED = (
     "ml-100k", "ml-latest-small", "amazon-gift-cards-2018", "youshu",
     "bundlerec-electronic", "bundlerec-clothing", "bundlerec-food",
@@ -37,14 +35,6 @@ EXPECTED_COUNTS = {
     "bundlerec-clothing": (965, 4487, 4653),
     "bundlerec-food": (879, 3767, 4619),
 }
-
-
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    default = PROJECT_ROOT / ".." / "shared" / "data"
-    path = Path(os.environ.get(DATA_HOME_ENV) or default).resolve()
-    assert path.is_dir(), f"real datasets not found at {path}; set {DATA_HOME_ENV}"
-    return path
 
 
 def history_length(dataset: Dataset, user: str) -> int:

@@ -84,7 +84,7 @@ def cold_items(inter: Interactions, seed: int = DEFAULT_SEED, ratio: Fraction = 
 
 
 def _require_time(inter: Interactions) -> np.ndarray:
-    if not inter.has_timestamps:
+    if len(inter) and not inter.has_timestamps:
         raise DataError("this dataset has no timestamps; use the 'random' protocol instead")
     return np.nan_to_num(inter.timestamps, nan=-np.inf)
 

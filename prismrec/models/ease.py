@@ -12,6 +12,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from prismrec.errors import ConfigError
 from prismrec.models.base import Scorer
 from prismrec.params import param
 
@@ -28,8 +29,14 @@ class EASE(Scorer):
     def _fit(self, history: sp.csr_matrix) -> None:
         gram = (history.T @ history).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += self.params.lambda_
-        # Cholesky solve: the regularised Gram matrix is symmetric positive definite.
-        inverse = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram, overwrite_a=True), np.eye(len(gram)))
+        # Cholesky solve: the regularised Gram matrix is symmetric positive definite when λ > 0.
+        try:
+            inverse = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram, overwrite_a=True), np.eye(len(gram)))
+        except np.linalg.LinAlgError:
+            raise ConfigError(
+                f"model 'ease': XᵀX + λI is singular for lambda={self.params.lambda_} "
+                "(some items have identical or empty user sets); use lambda > 0"
+            ) from None
         weights = -inverse / np.diag(inverse)
         np.fill_diagonal(weights, 0.0)
         self.weights = weights.astype(np.float32)
