@@ -73,7 +73,7 @@ def pipeline_config(config: Path | None, model: str | None, params: list[str]) -
     values = parse_assignments(params)
     if config is not None:
         base = PipelineConfig.from_toml(config)
-        return PipelineConfig(base.scorer.with_values(values), base.recommend) if values else base
+        return base.with_values(values)
     return PipelineConfig.for_model(model, values)  # type: ignore[arg-type]
 
 
@@ -106,6 +106,12 @@ def metrics_table(rows: list[tuple[str, dict[str, float]]], k: int, title: str =
             cells.append(f"{value:.4f}" + (f" ±{se:.4f}" if se else ""))
         table.add_row(key, *cells)
     return table
+
+
+def tuned_values(config: Any) -> dict[str, Any]:
+    """Scorer parameters plus the history parameters, as `--grid` names them."""
+    data = config.to_dict()
+    return {**data["scorer"], **{f"history.{k}": v for k, v in data["history"].items()}}
 
 
 def to_json(value: Any) -> str:
@@ -207,7 +213,7 @@ def evaluate(
         result = run(cfg, data, parts, stage, k)
     summary = {
         "dataset": data.name, "protocol": protocol, "split": stage, "k": k, "model": cfg.scorer.name,
-        "params": cfg.to_dict()["scorer"], f"{stage}_sha1": parts.fingerprint(stage),
+        "params": tuned_values(cfg), f"{stage}_sha1": parts.fingerprint(stage),
         **result.evaluation.summary, "fit_seconds": result.fit_seconds, "recommend_seconds": result.recommend_seconds,
     }  # fmt: skip
     if recs_out is not None:
@@ -250,13 +256,13 @@ def tune(
     result = run_tuning(base, values, data, parts, k, lambda configs: track(configs, "tuning on valid"))
     if save_config is not None:
         save_config.write_text(result.best.config.to_toml(), encoding="utf-8")
-    params = [trial.config.to_dict()["scorer"] for trial in result.trials]
+    params = [tuned_values(trial.config) for trial in result.trials]
     if as_json:
         out.print_json(to_json({
             "dataset": data.name, "protocol": protocol, "k": k,
             "trials": [{"params": p, "valid": t.evaluation.summary}
                        for p, t in zip(params, result.trials, strict=True)],
-            "best": result.best.config.to_dict()["scorer"], "test": result.test.evaluation.summary,
+            "best": tuned_values(result.best.config), "test": result.test.evaluation.summary,
             "fit_seconds": result.test.fit_seconds, "recommend_seconds": result.test.recommend_seconds,
         }))  # fmt: skip
         return

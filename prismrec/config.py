@@ -4,6 +4,9 @@
     name = "ease"        # a registered model
     lambda = 250.0       # the model's parameters, by public name
 
+    [history]
+    half_life = 10.0     # recency weighting of each user's history at scoring time (events)
+
     [recommend]
     k = 10               # default list length
     exclude_seen = true  # never recommend what the user already has
@@ -22,8 +25,9 @@ import tomli_w
 from prismrec.errors import ConfigError
 from prismrec.models import scorer_class
 from prismrec.params import param, params_to_dict, parse_params
+from prismrec.profiles.history import HistoryParams
 
-SECTIONS = ("scorer", "recommend")
+SECTIONS = ("scorer", "history", "recommend")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class PipelineConfig:
 
     scorer: ScorerConfig
     recommend: RecommendConfig = dataclasses.field(default_factory=RecommendConfig)
+    history: HistoryParams = dataclasses.field(default_factory=HistoryParams)
 
     @classmethod
     def for_model(cls, name: str, values: dict[str, Any] | None = None) -> PipelineConfig:
@@ -71,7 +76,8 @@ class PipelineConfig:
             raise ConfigError(f"{source}: [scorer] needs name = \"<model>\" (e.g. \"ease\")")
         try:
             recommend = parse_params(RecommendConfig, data.get("recommend") or {}, "[recommend]")
-            return cls(ScorerConfig.build(name, scorer), recommend)
+            history = parse_params(HistoryParams, data.get("history") or {}, "[history]")
+            return cls(ScorerConfig.build(name, scorer), recommend, history)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -86,9 +92,28 @@ class PipelineConfig:
             raise ConfigError(f"{path}: invalid TOML ({error})") from None
         return cls.from_dict(data, str(path))
 
+    def with_values(self, values: dict[str, Any]) -> PipelineConfig:
+        """A copy with parameters replaced: `lambda=300` sets a scorer parameter, `history.half_life=5`
+        or `recommend.k=20` a parameter of that section."""
+        sections: dict[str, dict[str, Any]] = {"scorer": {}, "history": {}, "recommend": {}}
+        for name, value in values.items():
+            section, dot, rest = name.partition(".")
+            if dot and section in ("history", "recommend"):
+                sections[section][rest] = value
+            else:
+                sections["scorer"][name] = value
+        history = {**params_to_dict(self.history), **sections["history"]}
+        recommend = {**params_to_dict(self.recommend), **sections["recommend"]}
+        return PipelineConfig(
+            self.scorer.with_values(sections["scorer"]) if sections["scorer"] else self.scorer,
+            parse_params(RecommendConfig, recommend, "[recommend]"),
+            parse_params(HistoryParams, history, "[history]"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "scorer": {"name": self.scorer.name, **params_to_dict(self.scorer.params)},
+            "history": params_to_dict(self.history),
             "recommend": params_to_dict(self.recommend),
         }
 

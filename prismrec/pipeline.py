@@ -20,6 +20,7 @@ from prismrec.data.schema import IdMap, Interactions
 from prismrec.errors import NotFittedError, PrismrecError
 from prismrec.models import Scorer, scorer_class
 from prismrec.models.base import sparse_from_state, sparse_state
+from prismrec.profiles.history import history_matrix
 
 FORMAT_VERSION = 1
 SCORE_BUDGET = 64 * 1024 * 1024  # scores held at once (float32 cells) while ranking in chunks
@@ -47,10 +48,10 @@ class Pipeline:
         return cls(config)
 
     def fit(self, train: Interactions) -> Self:
-        """Fit the scorer on `train` and keep the users' histories and item popularity."""
+        """Fit the scorer on `train` and keep the users' weighted histories and item popularity."""
         self.scorer.fit(train)
         self.user_ids, self.item_ids = train.user_ids, train.item_ids
-        self.history = train.matrix()
+        self.history = history_matrix(train, self.config.history)
         self.popularity = train.item_counts()
         return self
 

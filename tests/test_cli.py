@@ -184,14 +184,16 @@ def evaluate_json(data_home: Path) -> dict[str, Any]:
 def test_evaluate_ease_json(evaluate_json: dict[str, Any]) -> None:
     assert round(evaluate_json["ndcg@10"], 4) == 0.2071
     assert evaluate_json["test_sha1"] == "8d849396b37f"
-    assert evaluate_json["params"] == {"name": "ease", "lambda": 250.0}
+    assert evaluate_json["params"] == {
+        "name": "ease", "lambda": 250.0, "history.half_life": 0.0, "history.value_power": 0.0
+    }  # fmt: skip
     assert evaluate_json["n_eval_users"] == 943 and evaluate_json["train_leaks"] == 0
 
 
 def test_tune_picks_lambda_250(data_home: Path) -> None:
     result = ok(invoke("tune", "--dataset", "ml-100k", "--model", "ease", "--grid", "lambda=100,250", "--json"))
     report = json.loads(result.stdout)
-    assert report["best"] == {"name": "ease", "lambda": 250.0}
+    assert report["best"] == {"name": "ease", "lambda": 250.0, "history.half_life": 0.0, "history.value_power": 0.0}
     valid = {trial["params"]["lambda"]: trial["valid"]["ndcg@10"] for trial in report["trials"]}
     assert set(valid) == {100.0, 250.0} and valid[250.0] > valid[100.0]
     assert round(report["test"]["ndcg@10"], 4) == 0.2071  # the winner refit on train, scored on test
@@ -224,3 +226,13 @@ def test_end_to_end_with_the_reference_split(
     differences = {key: (scored[key], evaluate_json[key]) for key in COMPARED
                    if abs(scored[key] - evaluate_json[key]) > 1e-4}  # fmt: skip
     assert not differences, f"reference on CLI lists vs prismrec evaluate: {differences}"
+
+
+def test_tune_over_history_half_life(data_home: Path) -> None:
+    """Recency-weighted history at scoring time: half-life 10 events beats no decay on valid (0.2313 vs 0.1647)."""
+    result = ok(invoke("tune", "--dataset", "ml-100k", "--model", "ease", "--grid", "history.half_life=0,10", "--json"))
+    report = json.loads(result.stdout)
+    valid = {trial["params"]["history.half_life"]: trial["valid"]["ndcg@10"] for trial in report["trials"]}
+    assert round(valid[0.0], 4) == 0.1647 and round(valid[10.0], 4) == 0.2313
+    assert report["best"]["history.half_life"] == 10.0
+    assert round(report["test"]["ndcg@10"], 4) == 0.2476

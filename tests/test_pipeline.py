@@ -223,7 +223,7 @@ def test_toml_from_hand_written_file(tmp_path: Path) -> None:
 
 def test_toml_unknown_section(tmp_path: Path) -> None:
     path = write(tmp_path, '[scorer]\nname = "ease"\n\n[reccomend]\nk = 5\n')
-    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['reccomend'\]; known sections: scorer, recommend"):
+    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['reccomend'\]; known sections: scorer, history"):
         PipelineConfig.from_toml(path)
 
 

@@ -62,8 +62,7 @@ def grid_configs(base: PipelineConfig, grid: dict[str, list[str]]) -> list[Pipel
     """Every combination of the grid values applied to `base` (in grid order)."""
     names = list(grid)
     combos = itertools.product(*(grid[n] for n in names))
-    return [PipelineConfig(base.scorer.with_values(dict(zip(names, values, strict=True))), base.recommend)
-            for values in combos]  # fmt: skip
+    return [base.with_values(dict(zip(names, values, strict=True))) for values in combos]
 
 
 @dataclass(frozen=True)

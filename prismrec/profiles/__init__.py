@@ -1,0 +1,1 @@
+"""User interest state: recency-weighted histories and the profiles built from them."""
