@@ -1,0 +1,1 @@
+"""Item text -> meaning vectors: encoders (sentence-transformers, TF-IDF/LSA), text templates, cache."""
