@@ -146,7 +146,7 @@ def fit(
         dataset = load_generic(interactions, items, ColumnMap.from_assignments(parse_assignments(map_, "--map")))
     started = time.perf_counter()
     with step(f"fitting {cfg.scorer.name}"):
-        pipeline = Pipeline(cfg).fit(dataset.interactions)
+        pipeline = Pipeline(cfg).fit(dataset.interactions, dataset.catalog)
     seconds = time.perf_counter() - started
     pipeline.save(out_dir)
     summary = {**dataset.summary(), "model": cfg.scorer.name, "fit_seconds": seconds, "out": str(out_dir)}

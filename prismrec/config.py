@@ -4,6 +4,9 @@
     name = "ease"        # a registered model
     lambda = 250.0       # the model's parameters, by public name
 
+    [encoder]            # optional: item text -> vectors, for scorers that read text
+    model = "all-MiniLM-L6-v2"
+
     [history]
     half_life = 10.0     # recency weighting of each user's history at scoring time (events)
 
@@ -26,8 +29,9 @@ from prismrec.errors import ConfigError
 from prismrec.models import scorer_class
 from prismrec.params import param, params_to_dict, parse_params
 from prismrec.profiles.history import HistoryParams
+from prismrec.semantic.encoder import EncoderParams
 
-SECTIONS = ("scorer", "history", "recommend")
+SECTIONS = ("scorer", "encoder", "history", "recommend")
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,23 @@ class ScorerConfig:
     @classmethod
     def build(cls, name: str, values: dict[str, Any] | None = None) -> ScorerConfig:
         params_type = scorer_class(name).Params
-        return cls(name, parse_params(params_type, values or {}, f"model '{name}'"))
+        parsed = parse_params(params_type, values or {}, f"model '{name}'")
+        # Parse once more from the complete dict, so nested components are always in canonical form.
+        return cls(name, parse_params(params_type, params_to_dict(parsed), f"model '{name}'"))
 
     def with_values(self, values: dict[str, Any]) -> ScorerConfig:
-        """A copy with some parameters replaced (public names; strings are converted)."""
-        return ScorerConfig.build(self.name, {**params_to_dict(self.params), **values})
+        """A copy with some parameters replaced (public names; strings are converted).
+
+        A dotted name such as `cf.lambda` sets a parameter of a nested component.
+        """
+        merged = params_to_dict(self.params)
+        for name, value in values.items():
+            head, dot, rest = name.partition(".")
+            if dot and isinstance(merged.get(head), dict):
+                merged[head] = {**merged[head], rest: value}
+            else:
+                merged[name] = value
+        return ScorerConfig.build(self.name, merged)
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,7 @@ class PipelineConfig:
     scorer: ScorerConfig
     recommend: RecommendConfig = dataclasses.field(default_factory=RecommendConfig)
     history: HistoryParams = dataclasses.field(default_factory=HistoryParams)
+    encoder: EncoderParams | None = None
 
     @classmethod
     def for_model(cls, name: str, values: dict[str, Any] | None = None) -> PipelineConfig:
@@ -77,7 +94,8 @@ class PipelineConfig:
         try:
             recommend = parse_params(RecommendConfig, data.get("recommend") or {}, "[recommend]")
             history = parse_params(HistoryParams, data.get("history") or {}, "[history]")
-            return cls(ScorerConfig.build(name, scorer), recommend, history)
+            encoder = parse_params(EncoderParams, data["encoder"], "[encoder]") if "encoder" in data else None
+            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -95,10 +113,10 @@ class PipelineConfig:
     def with_values(self, values: dict[str, Any]) -> PipelineConfig:
         """A copy with parameters replaced: `lambda=300` sets a scorer parameter, `history.half_life=5`
         or `recommend.k=20` a parameter of that section."""
-        sections: dict[str, dict[str, Any]] = {"scorer": {}, "history": {}, "recommend": {}}
+        sections: dict[str, dict[str, Any]] = {"scorer": {}, "history": {}, "recommend": {}, "encoder": {}}
         for name, value in values.items():
             section, dot, rest = name.partition(".")
-            if dot and section in ("history", "recommend"):
+            if dot and section in ("history", "recommend", "encoder"):
                 sections[section][rest] = value
             else:
                 sections["scorer"][name] = value
@@ -108,14 +126,24 @@ class PipelineConfig:
             self.scorer.with_values(sections["scorer"]) if sections["scorer"] else self.scorer,
             parse_params(RecommendConfig, recommend, "[recommend]"),
             parse_params(HistoryParams, history, "[history]"),
+            self._encoder_with(sections["encoder"]),
         )
 
+    def _encoder_with(self, values: dict[str, Any]) -> EncoderParams | None:
+        if not values:
+            return self.encoder
+        base = params_to_dict(self.encoder) if self.encoder is not None else {}
+        return parse_params(EncoderParams, {**base, **values}, "[encoder]")
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "scorer": {"name": self.scorer.name, **params_to_dict(self.scorer.params)},
             "history": params_to_dict(self.history),
             "recommend": params_to_dict(self.recommend),
         }
+        if self.encoder is not None:
+            data["encoder"] = params_to_dict(self.encoder)
+        return data
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())

@@ -11,11 +11,31 @@ import dataclasses
 import math
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from prismrec.errors import ConfigError
 
 P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class Component:
+    """A nested scorer inside another scorer's parameters (e.g. the CF part of a hybrid).
+
+    In TOML it is a sub-table: `[scorer.cf]` with `name = "ease"` and the model's parameters;
+    on the command line `--param cf.lambda=300`.
+    """
+
+    name: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **dict(self.values)}
+
+    @classmethod
+    def of(cls, name: str, **values: Any) -> Component:
+        return cls(name, tuple(sorted(values.items())))
 
 
 def param(default: Any, help: str, min: float | None = None, max: float | None = None,
@@ -29,6 +49,8 @@ def public_name(field: dataclasses.Field) -> str:
 
 
 def _convert(raw: Any, kind: type, where: str) -> Any:
+    if kind is Component:
+        return _component(raw, where)
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -59,6 +81,20 @@ def _convert(raw: Any, kind: type, where: str) -> Any:
     return str(raw)
 
 
+def _component(raw: Any, where: str) -> Component:
+    """A `Component` from a TOML table / dict with a name, or a bare model name; parameters checked."""
+    from prismrec.models import scorer_class  # late: models import this module
+
+    if isinstance(raw, Component):
+        raw = raw.as_dict()
+    table = {"name": raw} if isinstance(raw, str) else dict(raw) if isinstance(raw, Mapping) else None
+    if table is None or not isinstance(table.get("name"), str):
+        raise ConfigError(f"{where}: expected a table with name = \"<model>\", got '{raw}'")
+    name = table.pop("name")
+    params = parse_params(scorer_class(name).Params, table, f"{where} (model '{name}')")
+    return Component(name, tuple(sorted(params_to_dict(params).items())))
+
+
 def parse_params(cls: type[P], values: Mapping[str, Any], owner: str) -> P:
     """Build `cls` from public-name values (strings or TOML values), checking names, types and bounds.
 
@@ -84,6 +120,8 @@ def parse_params(cls: type[P], values: Mapping[str, Any], owner: str) -> P:
 
 def check_bounds(field: dataclasses.Field, value: Any, where: str) -> None:
     meta = field.metadata
+    if isinstance(value, Component):
+        return
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"{where}: '{value}' is not one of {', '.join(meta['choices'])}")
     if meta.get("min") is not None and value < meta["min"]:
@@ -99,8 +137,12 @@ def validate(params: Any, owner: str) -> None:
 
 
 def params_to_dict(params: Any) -> dict[str, Any]:
-    """Public name -> value, the form written to TOML."""
-    return {public_name(f): getattr(params, f.name) for f in dataclasses.fields(params)}
+    """Public name -> value, the form written to TOML (nested components become tables)."""
+    out = {}
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        out[public_name(f)] = value.as_dict() if isinstance(value, Component) else value
+    return out
 
 
 def parse_assignments(items: list[str], what: str = "--param") -> dict[str, str]:

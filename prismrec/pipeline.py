@@ -16,11 +16,12 @@ import scipy.sparse as sp
 
 from prismrec import __version__
 from prismrec.config import PipelineConfig
-from prismrec.data.schema import IdMap, Interactions
-from prismrec.errors import NotFittedError, PrismrecError
-from prismrec.models import Scorer, scorer_class
+from prismrec.data.schema import Catalog, IdMap, Interactions
+from prismrec.errors import ConfigError, NotFittedError, PrismrecError
+from prismrec.models import ItemSide, Scorer, scorer_class
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
+from prismrec.semantic.embed import embed_catalog
 
 FORMAT_VERSION = 1
 SCORE_BUDGET = 64 * 1024 * 1024  # scores held at once (float32 cells) while ranking in chunks
@@ -40,6 +41,8 @@ class Pipeline:
         self.item_ids: IdMap | None = None
         self.history: sp.csr_matrix | None = None
         self.popularity: np.ndarray | None = None
+        self.side = ItemSide()
+        self.titles: list[str] = []
 
     @classmethod
     def from_config(cls, config: PipelineConfig | str | Path) -> Pipeline:
@@ -47,13 +50,32 @@ class Pipeline:
             config = PipelineConfig.from_toml(config)
         return cls(config)
 
-    def fit(self, train: Interactions) -> Self:
-        """Fit the scorer on `train` and keep the users' weighted histories and item popularity."""
-        self.scorer.fit(train)
+    def fit(self, train: Interactions, catalog: Catalog | None = None) -> Self:
+        """Fit the scorer on `train` and keep the users' weighted histories and item popularity.
+
+        Args:
+            train: the events to learn from.
+            catalog: the items (text, categories), in the same item index space; needed when the
+                config has an [encoder] section or the scorer reads text.
+        """
+        self.side = self._item_side(catalog, train.n_items)
+        self.titles = [catalog.title(i) for i in range(len(catalog))] if catalog is not None else []
+        self.scorer.fit(train, self.side)
         self.user_ids, self.item_ids = train.user_ids, train.item_ids
         self.history = history_matrix(train, self.config.history)
         self.popularity = train.item_counts()
         return self
+
+    def _item_side(self, catalog: Catalog | None, n_items: int) -> ItemSide:
+        if catalog is not None and len(catalog) != n_items:
+            raise ValueError("catalog and interactions must share one item index space")
+        categories = catalog.category_matrix()[0] if catalog is not None and any(catalog.categories) else None
+        if self.config.encoder is None:
+            return ItemSide(categories=categories)
+        if catalog is None:
+            raise ConfigError("the [encoder] section needs the item catalogue: pass the items file (--items)")
+        vectors, _ = embed_catalog(catalog, self.config.encoder)
+        return ItemSide(vectors=vectors, categories=categories)
 
     def _require_fitted(self) -> None:
         if self.history is None:
@@ -127,6 +149,11 @@ class Pipeline:
         (directory / "user_ids.json").write_text(json.dumps(list(self.user_ids.ids)), encoding="utf-8")
         (directory / "item_ids.json").write_text(json.dumps(list(self.item_ids.ids)), encoding="utf-8")
         arrays = {**sparse_state("history", self.history), "popularity": self.popularity}
+        if self.side.vectors is not None:
+            arrays["item_vectors"] = self.side.vectors
+        if self.side.categories is not None:
+            arrays.update(sparse_state("item_categories", self.side.categories))
+        (directory / "item_titles.json").write_text(json.dumps(self.titles, ensure_ascii=False), encoding="utf-8")
         for name, array in arrays.items():
             np.save(directory / f"{name}.npy", array)
         for name, array in self.scorer.state().items():
@@ -152,7 +179,11 @@ class Pipeline:
             pipeline.popularity = arrays["popularity"]
             pipeline.user_ids = IdMap(json.loads((directory / "user_ids.json").read_text(encoding="utf-8")))
             pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
-            pipeline.scorer.restore(state, pipeline.history)
+            titles = directory / "item_titles.json"
+            pipeline.titles = json.loads(titles.read_text(encoding="utf-8")) if titles.is_file() else []
+            categories = sparse_from_state("item_categories", arrays) if "item_categories.shape" in arrays else None
+            pipeline.side = ItemSide(vectors=arrays.get("item_vectors"), categories=categories)
+            pipeline.scorer.restore(state, pipeline.history, pipeline.side)
         except (KeyError, ValueError, OSError) as error:
             raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error!r})") from None
         if pipeline.history.shape != (len(pipeline.user_ids), len(pipeline.item_ids)):

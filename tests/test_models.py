@@ -13,7 +13,7 @@ import pytest
 from prismrec.config import PipelineConfig, ScorerConfig
 from prismrec.data.schema import IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
-from prismrec.models import SCORERS, Scorer, scorer_class
+from prismrec.models import SCORERS, ItemSide, Scorer, scorer_class
 from prismrec.models.ease import EASE
 from prismrec.models.itemknn import ItemKNN
 from prismrec.models.popularity import MostPopular
@@ -33,6 +33,20 @@ def log() -> Interactions:
     return random_log()
 
 
+def unit_vectors(n_items: int = 12, dim: int = 6, seed: int = 1) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n_items, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def side_for(name: str) -> ItemSide:
+    """Item vectors for the scorers that read text; nothing for the others."""
+    return ItemSide(vectors=unit_vectors()) if SCORERS[name].needs_vectors else ItemSide()
+
+
+def fitted(name: str, log: Interactions) -> Scorer:
+    return SCORERS[name]().fit(log, side_for(name))
+
+
 # ------------------------------------------------------------------ contract (every registered scorer)
 
 
@@ -43,11 +57,11 @@ class TestScorerContract:
 
     def test_fit_returns_self(self, name: str, log: Interactions) -> None:
         model = SCORERS[name]()
-        assert model.fit(log) is model
+        assert model.fit(log, side_for(name)) is model
         assert model.fitted and model.n_items == 12
 
     def test_score_shape_and_dtype(self, name: str, log: Interactions) -> None:
-        model = SCORERS[name]().fit(log)
+        model = fitted(name, log)
         scores = model.score(np.array([3, 0, 7]))
         assert scores.shape == (3, 12)
         assert scores.dtype == np.float32
@@ -58,17 +72,17 @@ class TestScorerContract:
             SCORERS[name]().score(np.array([0]))
 
     def test_state_restore_round_trip(self, name: str, log: Interactions) -> None:
-        model = SCORERS[name]().fit(log)
+        model = fitted(name, log)
         state = {key: np.array(value, copy=True) for key, value in model.state().items()}
         assert all(isinstance(v, np.ndarray) and v.dtype != object for v in state.values())
-        restored = SCORERS[name](model.params).restore(state, log.matrix())
+        restored = SCORERS[name](model.params).restore(state, log.matrix(), side_for(name))
         users = np.arange(log.n_users)
         np.testing.assert_array_equal(restored.score(users), model.score(users))
 
     def test_refit_is_deterministic(self, name: str, log: Interactions) -> None:
         users = np.arange(log.n_users)
-        first = SCORERS[name]().fit(log).score(users)
-        second = SCORERS[name]().fit(log).score(users)
+        first = fitted(name, log).score(users)
+        second = fitted(name, log).score(users)
         np.testing.assert_array_equal(first, second)
 
 

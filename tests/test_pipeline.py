@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import prismrec.pipeline
 from prismrec.config import PipelineConfig, RecommendConfig, ScorerConfig
-from prismrec.data.schema import IdMap, Interactions
+from prismrec.data.schema import Catalog, IdMap, Interactions, build_catalog
 from prismrec.data.splits import split
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
 from prismrec.models import SCORERS
@@ -52,8 +53,22 @@ def test_top_k_by_hand() -> None:
 # ------------------------------------------------------------------ Pipeline.recommend
 
 
+TITLES = ["green tea", "black tea", "coffee beans", "espresso cup", "tea pot", "coffee grinder", "milk", "sugar"]
+
+
+def tiny_catalog(tiny: Interactions) -> Catalog:
+    """Titles for the tiny log's items (tea and coffee themes), as a catalogue."""
+    items = pd.DataFrame({"item_id": tiny.item_ids.ids, "title": TITLES[: tiny.n_items]})
+    return build_catalog(tiny.item_ids, items, ["title"], None)
+
+
 def fitted(train: Interactions, name: str = "ease", **values: object) -> Pipeline:
-    return Pipeline(PipelineConfig.for_model(name, values)).fit(train)
+    """A fitted pipeline; scorers that read text get the tiny catalogue and the TF-IDF encoder."""
+    config = PipelineConfig.for_model(name, values)
+    if SCORERS[name].needs_vectors:
+        config = config.with_values({"encoder.model": "tfidf", "encoder.dim": 4})
+        return Pipeline(config).fit(train, tiny_catalog(train))
+    return Pipeline(config).fit(train)
 
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
@@ -223,7 +238,7 @@ def test_toml_from_hand_written_file(tmp_path: Path) -> None:
 
 def test_toml_unknown_section(tmp_path: Path) -> None:
     path = write(tmp_path, '[scorer]\nname = "ease"\n\n[reccomend]\nk = 5\n')
-    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['reccomend'\]; known sections: scorer, history"):
+    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['reccomend'\]; known sections: scorer, encoder"):
         PipelineConfig.from_toml(path)
 
 

@@ -48,7 +48,7 @@ def run(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "te
     fit_part, truth = split.stage(stage)
     catalog = split.catalog(stage)
     started = time.perf_counter()
-    pipeline = Pipeline(config).fit(fit_part)
+    pipeline = Pipeline(config).fit(fit_part, dataset.catalog)
     fitted = time.perf_counter()
     users = truth.active_users()
     items, scores = pipeline.recommend(users, k, candidates=catalog)

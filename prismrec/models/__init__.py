@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from prismrec.errors import ConfigError
-from prismrec.models.base import Scorer
+from prismrec.models.base import ItemSide, Scorer
+from prismrec.models.content import Content
 from prismrec.models.ease import EASE
 from prismrec.models.factorization import ALS, BPR
+from prismrec.models.fusion import Fusion
+from prismrec.models.item_hybrid import ItemHybrid
 from prismrec.models.itemknn import ItemKNN
 from prismrec.models.popularity import MostPopular
 
-SCORERS: dict[str, type[Scorer]] = {cls.name: cls for cls in (MostPopular, ItemKNN, EASE, ALS, BPR)}
+SCORERS: dict[str, type[Scorer]] = {
+    cls.name: cls for cls in (MostPopular, ItemKNN, EASE, ALS, BPR, Content, Fusion, ItemHybrid)
+}
 
 
 def scorer_class(name: str) -> type[Scorer]:
@@ -20,4 +25,4 @@ def scorer_class(name: str) -> type[Scorer]:
         raise ConfigError(f"unknown model '{name}'; choose one of {', '.join(SCORERS)}") from None
 
 
-__all__ = ["SCORERS", "Scorer", "scorer_class"]
+__all__ = ["SCORERS", "ItemSide", "Scorer", "scorer_class"]

@@ -7,14 +7,28 @@ The public `fit`/`score` are written once here (checks, shapes, fitted flag); ea
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from prismrec.data.schema import Interactions
-from prismrec.errors import NotFittedError
+from prismrec.errors import ConfigError, NotFittedError
 from prismrec.params import validate
+
+
+@dataclass(frozen=True)
+class ItemSide:
+    """What scorers may know about items besides the interactions.
+
+    Attributes:
+        vectors: float32[n_items, d] unit-length meaning vectors from the text encoder, or None.
+        categories: 0/1 CSR [n_items, n_categories], or None.
+    """
+
+    vectors: np.ndarray | None = None
+    categories: sp.csr_matrix | None = None
 
 
 class Scorer(ABC):
@@ -28,6 +42,7 @@ class Scorer(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type]
+    needs_vectors: ClassVar[bool] = False
 
     def __init__(self, params: Any | None = None, **kwargs: Any) -> None:
         if params is not None and kwargs:
@@ -35,19 +50,34 @@ class Scorer(ABC):
         self.params = params if params is not None else self.Params(**kwargs)
         self.n_items = 0
         self._history: sp.csr_matrix | None = None
+        self.side = ItemSide()
 
     @property
     def fitted(self) -> bool:
         return self._history is not None
 
-    def fit(self, train: Interactions) -> Self:
-        """Learn from the train events (value ignored: implicit feedback). Returns self."""
+    def fit(self, train: Interactions, side: ItemSide | None = None) -> Self:
+        """Learn from the train events (value ignored: implicit feedback) and item side data. Returns self."""
+        return self.fit_matrix(train.matrix(binary=True), side)
+
+    def fit_matrix(self, history: sp.csr_matrix, side: ItemSide | None = None) -> Self:
+        """`fit` on a binary user-item matrix [n_users, n_items] (hybrids fit their parts this way)."""
         validate(self.params, f"model '{self.name}'")
-        history = train.matrix(binary=True)
+        self.side = self._checked_side(side or ItemSide(), history.shape[1])
         self.n_items = history.shape[1]
         self._fit(history)
         self._history = history
         return self
+
+    def _checked_side(self, side: ItemSide, n_items: int) -> ItemSide:
+        if self.needs_vectors and side.vectors is None:
+            raise ConfigError(
+                f"model '{self.name}' reads item text: add an [encoder] section to the config "
+                "(e.g. model = \"all-MiniLM-L6-v2\" or \"tfidf\") and give the items file"
+            )
+        if side.vectors is not None and len(side.vectors) != n_items:
+            raise ValueError(f"item vectors have {len(side.vectors)} rows for {n_items} items")
+        return side
 
     def score(self, users: np.ndarray, history: sp.csr_matrix | None = None) -> np.ndarray:
         """float32[len(users), n_items]: higher = better.
@@ -82,11 +112,12 @@ class Scorer(ABC):
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore the learned arrays written by `state`."""
 
-    def restore(self, arrays: dict[str, np.ndarray], history: sp.csr_matrix) -> Self:
-        """Make a fitted scorer from saved arrays and the train history."""
-        self.load_state(arrays)
+    def restore(self, arrays: dict[str, np.ndarray], history: sp.csr_matrix, side: ItemSide | None = None) -> Self:
+        """Make a fitted scorer from saved arrays, the train history and the item side data."""
+        self.side = self._checked_side(side or ItemSide(), history.shape[1])
         self.n_items = history.shape[1]
         self._history = history.tocsr()
+        self.load_state(arrays)
         return self
 
 
