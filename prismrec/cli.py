@@ -165,6 +165,7 @@ def recommend(
     all_users: Annotated[bool, typer.Option("--all-users", help="recommend for every known user")] = False,
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="recommendations per user")] = 10,
     out_file: Annotated[Path | None, typer.Option("--out", help="write CSV user_id,item_id,rank,score here")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="add a column with the reason for each item")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a CSV")] = False,
 ) -> None:
     """Top-K recommendations with the original ids."""
@@ -174,12 +175,13 @@ def recommend(
         raise ConfigError("give --user ID (one or more) or --all-users")
     pipeline = Pipeline.load(model_dir)
     with step("recommending"):
-        frame = pipeline.recommend_frame(None if all_users else user, k)
+        frame = pipeline.recommend_frame(None if all_users else user, k, explain)
     if out_file is not None:
         frame.to_csv(out_file, index=False)
         err.print(f"wrote {len(frame)} rows for {frame.user_id.nunique()} users to {out_file}")
     elif as_json:
-        grouped = [{"user_id": u, "items": g[["item_id", "rank", "score"]].to_dict("records")}
+        columns = ["item_id", "rank", "score", *(["reason"] if explain else [])]
+        grouped = [{"user_id": u, "items": g[columns].to_dict("records")}
                    for u, g in frame.groupby("user_id", sort=False)]  # fmt: skip
         out.print_json(to_json(grouped))
     else:

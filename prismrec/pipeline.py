@@ -18,6 +18,7 @@ from prismrec import __version__
 from prismrec.config import PipelineConfig
 from prismrec.data.schema import Catalog, IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
+from prismrec.explain import Explainer
 from prismrec.models import ItemSide, Scorer, scorer_class
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
@@ -69,13 +70,15 @@ class Pipeline:
     def _item_side(self, catalog: Catalog | None, n_items: int) -> ItemSide:
         if catalog is not None and len(catalog) != n_items:
             raise ValueError("catalog and interactions must share one item index space")
-        categories = catalog.category_matrix()[0] if catalog is not None and any(catalog.categories) else None
+        categories, names = None, ()
+        if catalog is not None and any(catalog.categories):
+            categories, names = catalog.category_matrix()
         if self.config.encoder is None:
-            return ItemSide(categories=categories)
+            return ItemSide(categories=categories, category_names=tuple(names))
         if catalog is None:
             raise ConfigError("the [encoder] section needs the item catalogue: pass the items file (--items)")
         vectors, _ = embed_catalog(catalog, self.config.encoder)
-        return ItemSide(vectors=vectors, categories=categories)
+        return ItemSide(vectors=vectors, categories=categories, category_names=tuple(names))
 
     def _require_fitted(self) -> None:
         if self.history is None:
@@ -128,13 +131,27 @@ class Pipeline:
             scores[start : start + chunk] = top_scores
         return items, scores
 
-    def recommend_frame(self, user_ids: list[str] | None = None, k: int | None = None) -> pd.DataFrame:
-        """Columns user_id, item_id, rank, score with external ids; all known users by default."""
+    def recommend_frame(
+        self, user_ids: list[str] | None = None, k: int | None = None, explain: bool = False
+    ) -> pd.DataFrame:
+        """Columns user_id, item_id, rank, score (+ reason) with external ids; all known users by default."""
         self._require_fitted()
         assert self.user_ids is not None and self.item_ids is not None
         users = np.arange(len(self.user_ids)) if user_ids is None else self.user_ids.indices(user_ids, "user")
         items, scores = self.recommend(users, k)
-        return lists_to_frame(self.user_ids, self.item_ids, users, items, scores)
+        frame = lists_to_frame(self.user_ids, self.item_ids, users, items, scores)
+        if explain:
+            frame["reason"] = [reason for row in self.explain(users, items) for reason in row]
+        return frame
+
+    def explain(self, users: np.ndarray, items: np.ndarray) -> list[list[str]]:
+        """A reason for every recommended item: users int[n], items int[n, k] (-1 = empty slot)."""
+        self._require_fitted()
+        assert self.history is not None and self.item_ids is not None
+        titles = self.titles or [str(i) for i in self.item_ids.ids]
+        train = self.history.copy()
+        train.data[:] = 1.0
+        return Explainer(titles, self.side, train).reasons(self.history[np.asarray(users)], items)
 
     def save(self, directory: str | Path) -> Path:
         """Write the fitted pipeline to a folder (created if needed)."""
@@ -153,7 +170,8 @@ class Pipeline:
             arrays["item_vectors"] = self.side.vectors
         if self.side.categories is not None:
             arrays.update(sparse_state("item_categories", self.side.categories))
-        (directory / "item_titles.json").write_text(json.dumps(self.titles, ensure_ascii=False), encoding="utf-8")
+        items = {"titles": self.titles, "category_names": list(self.side.category_names)}
+        (directory / "items.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         for name, array in arrays.items():
             np.save(directory / f"{name}.npy", array)
         for name, array in self.scorer.state().items():
@@ -179,10 +197,10 @@ class Pipeline:
             pipeline.popularity = arrays["popularity"]
             pipeline.user_ids = IdMap(json.loads((directory / "user_ids.json").read_text(encoding="utf-8")))
             pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
-            titles = directory / "item_titles.json"
-            pipeline.titles = json.loads(titles.read_text(encoding="utf-8")) if titles.is_file() else []
+            items = json.loads((directory / "items.json").read_text(encoding="utf-8"))
+            pipeline.titles = items["titles"]
             categories = sparse_from_state("item_categories", arrays) if "item_categories.shape" in arrays else None
-            pipeline.side = ItemSide(vectors=arrays.get("item_vectors"), categories=categories)
+            pipeline.side = ItemSide(arrays.get("item_vectors"), categories, tuple(items["category_names"]))
             pipeline.scorer.restore(state, pipeline.history, pipeline.side)
         except (KeyError, ValueError, OSError) as error:
             raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error!r})") from None

@@ -12,6 +12,7 @@ from prismrec.data.amazon import load_amazon_2018
 from prismrec.data.atomic import load_atomic
 from prismrec.data.bundlerec import load_bundlerec
 from prismrec.data.crosscbr import load_crosscbr
+from prismrec.data.kuairec import load_kuairec_captions
 from prismrec.data.movielens import load_movielens_latest
 from prismrec.data.registry import DatasetSpec, RemoteFile, register
 from prismrec.data.schema import Dataset
@@ -164,3 +165,19 @@ for _domain, _hashes in _BUNDLEREC_SHA256.items():
             folder=_BUNDLEREC_FOLDER,
         )
     )
+
+_KUAIREC = f"{_RAW}/iamztq666-commits/OneRec--GRPO/97381d1233f10b3246e68dfc32a7a6f3a050f309"
+
+register(
+    DatasetSpec(
+        name="kuairec-captions",
+        description="KuaiRec 2.0 video captions and category names (Chinese; Kuaishou): "
+        "10,728 videos, 38 top-level categories; no interactions",
+        loader=load_kuairec_captions,
+        files=(
+            RemoteFile("kuairec_caption_category.csv", f"{_KUAIREC}/kuairec_caption_category.csv",
+                       "08f6ec40059c5a7ecdcebf615d080d9cf8f59f9497f6d66e8d5ccabdc7cab2d9"),
+        ),
+        terms="Gao et al. (CIKM 2022), KuaiRec: CC BY-SA 4.0 (attribution, share-alike)",
+    )
+)  # fmt: skip

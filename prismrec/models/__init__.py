@@ -11,9 +11,11 @@ from prismrec.models.fusion import Fusion
 from prismrec.models.item_hybrid import ItemHybrid
 from prismrec.models.itemknn import ItemKNN
 from prismrec.models.popularity import MostPopular
+from prismrec.models.random import Random
+from prismrec.models.two_tower import TwoTower
 
 SCORERS: dict[str, type[Scorer]] = {
-    cls.name: cls for cls in (MostPopular, ItemKNN, EASE, ALS, BPR, Content, Fusion, ItemHybrid)
+    cls.name: cls for cls in (Random, MostPopular, ItemKNN, EASE, ALS, BPR, Content, Fusion, ItemHybrid, TwoTower)
 }
 
 

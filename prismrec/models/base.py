@@ -25,10 +25,12 @@ class ItemSide:
     Attributes:
         vectors: float32[n_items, d] unit-length meaning vectors from the text encoder, or None.
         categories: 0/1 CSR [n_items, n_categories], or None.
+        category_names: the label of each category column.
     """
 
     vectors: np.ndarray | None = None
     categories: sp.csr_matrix | None = None
+    category_names: tuple[str, ...] = ()
 
 
 class Scorer(ABC):

@@ -2,7 +2,8 @@
 
 Re-encoding an unchanged catalogue costs a file read; a changed item re-encodes only itself. Each
 model has a folder with `keys.npy` (sha1 of each text, bytes) and `vectors.npy` (float32 rows);
-new rows are appended and both files replaced atomically.
+new rows are appended and both files replaced atomically, under a file lock so that several
+processes sharing the cache never lose each other's rows.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 CACHE_ENV = "PRISMREC_CACHE_DIR"
@@ -61,9 +63,27 @@ class EmbeddingCache:
         progress: bool = True,
     ) -> np.ndarray:
         """float32[len(texts), d]: cached rows where present, the rest encoded in batches and stored."""
+        wanted = [text_key(t) for t in texts]
         keys, vectors = self.load(model_id)
         row_of = {key: row for row, key in enumerate(keys.tolist())}
-        wanted = [text_key(t) for t in texts]
+        if all(key in row_of for key in wanted):
+            return vectors[[row_of[key] for key in wanted]]
+        folder = self.folder(model_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(folder / ".lock"):
+            return self._encode_locked(model_id, texts, wanted, encode, batch_size, progress)
+
+    def _encode_locked(
+        self,
+        model_id: str,
+        texts: list[str],
+        wanted: list[bytes],
+        encode: Callable[[list[str]], np.ndarray],
+        batch_size: int,
+        progress: bool,
+    ) -> np.ndarray:
+        keys, vectors = self.load(model_id)  # again: another process may have added rows meanwhile
+        row_of = {key: row for row, key in enumerate(keys.tolist())}
         missing: dict[bytes, str] = {}
         for key, text in zip(wanted, texts, strict=True):
             if key not in row_of and key not in missing:
