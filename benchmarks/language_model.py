@@ -1,0 +1,165 @@
+"""Language-model layer benchmark: recency, best CF vs best hybrid, cold items. Writes BENCHMARKS.md.
+
+Every choice is made on the validation part (fit on subtrain); test is scored once per reported
+model. Paired 95% intervals compare per-user NDCG@10 of the hybrid and the CF baseline on test.
+
+    PRISMREC_DATA_HOME=../shared/data OPENBLAS_NUM_THREADS=1 python benchmarks/language_model.py \
+        [--sections recency,hybrid,cold] [--datasets ml-100k,ml-latest-small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from prismrec.config import PipelineConfig
+from prismrec.data.registry import load_dataset
+from prismrec.data.splits import split
+from prismrec.evaluation.protocol import Run, run, tune
+from prismrec.evaluation.report import paired_difference
+
+MINILM = "all-MiniLM-L6-v2"
+CF_GRIDS: dict[str, dict[str, list[str]]] = {
+    "ease": {"lambda": ["250", "500", "1000"], "history.half_life": ["0", "5", "10"]},
+    "itemknn": {"neighbours": ["100", "400"], "history.half_life": ["0", "5", "10"]},
+}
+COLD_DATASETS = ("ml-latest-small", "bundlerec-electronic", "bundlerec-clothing", "bundlerec-food")
+
+
+def hybrid_grids(cf: PipelineConfig) -> dict[str, tuple[PipelineConfig, dict[str, list[str]]]]:
+    """Hybrid grids around the chosen CF setting (its λ and half-life are kept)."""
+    values = cf.to_dict()
+    lam = str(values["scorer"].get("lambda", 500.0))
+    half_life = str(values["history"]["half_life"])
+    base = {"encoder.model": MINILM, "history.half_life": half_life}
+    fusion = PipelineConfig.for_model("fusion").with_values({**base, "cf.lambda": lam})
+    item = PipelineConfig.for_model("item-hybrid").with_values({**base, "cf.lambda": lam})
+    tower = PipelineConfig.for_model("two-tower").with_values(base)
+    return {
+        "fusion": (fusion, {"content_weight": ["0.1", "0.2", "0.3"], "short_history": ["0", "5", "20"]}),
+        "item-hybrid": (item, {"semantic_weight": ["0.001", "0.003", "0.01"], "neighbours": ["20", "50"]}),
+        "two-tower": (tower, {}),
+    }
+
+
+def describe(config: PipelineConfig) -> str:
+    data = config.to_dict()
+    scorer = {k: v for k, v in data["scorer"].items() if k != "name" and not isinstance(v, dict)}
+    nested = {f"{k}.{kk}": vv for k, v in data["scorer"].items() if isinstance(v, dict)
+              for kk, vv in v.items() if kk != "name" and kk == "lambda"}  # fmt: skip
+    parts = {**scorer, **nested, "half_life": data["history"]["half_life"]}
+    return f"{data['scorer']['name']} (" + ", ".join(f"{k}={v}" for k, v in parts.items() if k != "seed") + ")"
+
+
+def recency_section() -> list[str]:
+    data = load_dataset("ml-100k")
+    parts = split(data.interactions, "temporal")
+    lines = ["| EASE λ=250 history | valid NDCG@10 | test NDCG@10 |", "|---|---|---|"]
+    for half_life in (0, 10):
+        config = PipelineConfig.for_model("ease", {"lambda": 250}).with_values({"history.half_life": half_life})
+        valid, test = run(config, data, parts, "valid"), run(config, data, parts, "test")
+        label = "plain (binary)" if half_life == 0 else f"recency-weighted, half-life {half_life} events"
+        lines.append(f"| {label} | {valid.evaluation['ndcg@10']:.4f} | {test.evaluation['ndcg@10']:.4f} |")
+    return lines
+
+
+def best_of(grids: dict[str, tuple[PipelineConfig, dict[str, list[str]]]], data: Any, parts: Any) -> tuple[Run, Run]:
+    """(best valid run, its test run) over several tuned families."""
+    results = []
+    for family, (base, grid) in grids.items():
+        started = time.perf_counter()
+        result = tune(base, grid, data, parts)
+        print(f"  {family}: best valid {result.best.evaluation['ndcg@10']:.4f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+        results.append(result)
+    best = max(results, key=lambda r: r.best.evaluation["ndcg@10"])
+    return best.best, best.test
+
+
+def hybrid_section(datasets: list[str]) -> list[str]:
+    lines = [
+        "| dataset | best pure CF (chosen on valid) | valid | test NDCG@10 | best hybrid (chosen on valid) | valid "
+        "| test NDCG@10 | hybrid − CF [95% CI] |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in datasets:
+        print(name, flush=True)
+        data = load_dataset(name)
+        parts = split(data.interactions, "temporal")
+        cf_grids = {family: (PipelineConfig.for_model(family), grid) for family, grid in CF_GRIDS.items()}
+        cf_valid, cf_test = best_of(cf_grids, data, parts)
+        hy_valid, hy_test = best_of(hybrid_grids(cf_valid.config), data, parts)
+        paired = paired_difference(hy_test.evaluation, cf_test.evaluation)
+        low, high = paired.ci95
+        lines.append(
+            f"| {name} | {describe(cf_valid.config)} | {cf_valid.evaluation['ndcg@10']:.4f} "
+            f"| {cf_test.evaluation['ndcg@10']:.4f} | {describe(hy_valid.config)} "
+            f"| {hy_valid.evaluation['ndcg@10']:.4f} | {hy_test.evaluation['ndcg@10']:.4f} "
+            f"| {paired.diff:+.4f} [{low:+.4f}, {high:+.4f}] |"
+        )
+        if name == "ml-100k":
+            best_path = Path(__file__).resolve().parents[1] / "configs" / "ml-100k-best.toml"
+            best = hy_valid if hy_valid.evaluation["ndcg@10"] > cf_valid.evaluation["ndcg@10"] else cf_valid
+            header = "# Best ml-100k pipeline of benchmarks/language_model.py (chosen on the temporal valid part).\n"
+            best_path.write_text(header + best.config.to_toml(), encoding="utf-8")
+    return lines
+
+
+def cold_section() -> list[str]:
+    lines = [
+        "| dataset | cold items | test users | scorer | Recall@20 | NDCG@20 | × random (Recall) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    scorers = [
+        ("random", {}),
+        ("content · MiniLM", {"encoder.model": MINILM}),
+        ("content · TF-IDF", {"encoder.model": "tfidf"}),
+    ]
+    for name in COLD_DATASETS:
+        data = load_dataset(name)
+        parts = split(data.interactions, "cold-items")
+        variants = list(scorers)
+        if name == "ml-latest-small":  # user tags come from users' activity: also show text without them
+            no_tags = {"encoder.model": MINILM, "encoder.fields": "title,year,categories"}
+            variants.append(("content · MiniLM, title+year+genres", no_tags))
+        floor = None
+        for label, values in variants:
+            model = "random" if label == "random" else "content"
+            result = run(PipelineConfig.for_model(model).with_values(values), data, parts, "test", k=20).evaluation
+            floor = floor or result["recall@20"]
+            lines.append(
+                f"| {name} | {int(parts.test_catalog.sum())} | {result['n_eval_users']} | {label} "
+                f"| {result['recall@20']:.4f} | {result['ndcg@20']:.4f} | {result['recall@20'] / floor:.1f}× |"
+            )
+    return lines
+
+
+def write_section(out: Path, marker: str, lines: list[str]) -> None:
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    text = out.read_text(encoding="utf-8")
+    if begin not in text:
+        raise SystemExit(f"{out} has no {begin} marker")
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    out.write_text(f"{head}{begin}\n" + "\n".join(lines) + f"\n{end}{tail}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sections", default="recency,hybrid,cold")
+    parser.add_argument("--datasets", default="ml-100k,ml-latest-small")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
+    args = parser.parse_args()
+    sections = args.sections.split(",")
+    if "recency" in sections:
+        write_section(args.out, "recency", recency_section())
+    if "hybrid" in sections:
+        write_section(args.out, "hybrid", hybrid_section(args.datasets.split(",")))
+    if "cold" in sections:
+        write_section(args.out, "cold", cold_section())
+
+
+if __name__ == "__main__":
+    main()
