@@ -57,7 +57,8 @@ class ScorerConfig:
         for name, value in values.items():
             head, dot, rest = name.partition(".")
             if dot and isinstance(merged.get(head), dict):
-                merged[head] = {**merged[head], rest: value}
+                # A new model name starts that component from its own defaults.
+                merged[head] = {"name": value} if rest == "name" else {**merged[head], rest: value}
             else:
                 merged[name] = value
         return ScorerConfig.build(self.name, merged)

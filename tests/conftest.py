@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -73,6 +74,19 @@ def make_interactions(
         values=np.array([r[2] for r in rows], dtype=np.float32),
         timestamps=np.array([r[3] for r in rows], dtype=np.float64) if with_time else None,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests never write to the user's embedding cache (~/.cache/prismrec/embeddings)."""
+    folder = tmp_path_factory.mktemp("embeddings")
+    previous = os.environ.get("PRISMREC_CACHE_DIR")
+    os.environ["PRISMREC_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("PRISMREC_CACHE_DIR", None)
+    else:
+        os.environ["PRISMREC_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,8 @@ import scipy.sparse as sp
 from prismrec.models.base import Scorer
 from prismrec.params import param
 
+THREADS = 1
+
 
 @dataclass(frozen=True)
 class TwoTowerParams:
@@ -83,7 +85,7 @@ class TwoTower(Scorer):
         p = self.params
         previous_threads = torch.get_num_threads()
         previous_deterministic = torch.are_deterministic_algorithms_enabled()
-        torch.set_num_threads(2)
+        torch.set_num_threads(THREADS)
         torch.use_deterministic_algorithms(True)
         try:
             with torch.random.fork_rng(devices=[]):
@@ -108,7 +110,7 @@ class TwoTower(Scorer):
         history.sort_indices()
         counts = np.asarray((history > 0).sum(axis=0)).ravel().astype(np.float64)
         tower = _ItemTower(torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)), p, counts > 0)
-        optimiser = torch.optim.AdamW(tower.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
+        optimiser = torch.optim.AdamW(tower.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay, foreach=True)
         log_q = torch.from_numpy(np.log(np.maximum(counts, 1.0) / max(counts.sum(), 1.0)).astype(np.float32))
 
         degree = np.diff(history.indptr)
@@ -138,9 +140,12 @@ class TwoTower(Scorer):
                 local[needed] = np.arange(len(needed))
 
                 embeddings = tower(torch.from_numpy(needed))  # [n_needed, dim]
-                gathered = embeddings[torch.from_numpy(local[context])]  # [B, L, dim]
-                weights = torch.from_numpy(mask.astype(np.float32))
-                profile = F.normalize((gathered * weights[:, :, None]).sum(dim=1), dim=1)  # [B, dim]
+                rows, slots = np.nonzero(mask)
+                pick = torch.sparse_coo_tensor(
+                    torch.from_numpy(np.stack([rows, local[context[rows, slots]]])),
+                    torch.ones(len(rows)), (len(batch), len(needed)), is_coalesced=True, check_invariants=False,
+                )  # [B, n_needed]: 1 where the item is in the row's context
+                profile = F.normalize(torch.sparse.mm(pick, embeddings), dim=1)  # [B, dim]
                 pos = embeddings[torch.from_numpy(local[positives])]
                 if negatives is None:
                     logits = profile @ pos.T / p.temperature  # [B, B]

@@ -79,18 +79,23 @@ class SentenceTransformerEncoder:
 
     @property
     def dim(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """float32[len(texts), dim], L2-normalised."""
+        """float32[len(texts), dim], L2-normalised; empty texts give zero rows (they mean nothing)."""
         import torch
 
         model = self._load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        filled = [i for i, text in enumerate(texts) if text.strip()]
+        if not filled:
+            return out
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             vectors = model.encode(
-                texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                show_progress_bar=False,
+                [texts[i] for i in filled], batch_size=self.batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=False,
             )  # fmt: skip
-        return np.asarray(vectors, dtype=np.float32)
+        out[filled] = np.asarray(vectors, dtype=np.float32)
+        return out

@@ -28,6 +28,8 @@ def cut(text: str, max_chars: int) -> str:
     """At most `max_chars` characters, ending on a word boundary where there is one."""
     if len(text) <= max_chars:
         return text
+    if text[max_chars] == " ":
+        return text[:max_chars]
     head = text[:max_chars]
     space = head.rfind(" ")
     return head[:space] if space > max_chars // 2 else head
@@ -54,22 +56,27 @@ def item_texts(catalog: Catalog, fields: list[str] | None = None, max_chars: int
     texts = []
     for i in range(len(catalog)):
         parts: list[str] = []
+        title_at = None
         for field in fields:
             if field == "categories":
                 labels = [clean(c) for c in catalog.categories[i] if clean(c)]
                 if labels:
-                    parts.append("Categories: " + ", ".join(labels) + ".")
+                    parts.append(_sentence("Categories: " + ", ".join(labels)))
                 continue
             value = clean(columns[field][i])
             if not value:
                 continue
             if field == title_field:
-                parts.append(value)
-            elif field in YEAR_FIELDS and parts and title_field in fields:
-                parts[0] = f"{parts[0]} ({value})"
+                title_at = len(parts)
+                parts.append(_sentence(value))
+            elif field in YEAR_FIELDS and title_at is not None:
+                parts[title_at] = _sentence(f"{parts[title_at].rstrip('.')} ({value})")
             else:
-                parts.append(f"{field.replace('_', ' ').capitalize()}: {value}")
-        if parts and title_field in fields and not parts[0].endswith("."):
-            parts[0] += "."
+                parts.append(_sentence(f"{field.replace('_', ' ').capitalize()}: {value}"))
         texts.append(cut(" ".join(parts), max_chars))
     return texts
+
+
+def _sentence(text: str) -> str:
+    """The text ending with a full stop unless it already ends with punctuation."""
+    return text if text[-1:] in ".!?。！？" else text + "."

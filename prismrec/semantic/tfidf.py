@@ -32,19 +32,27 @@ class TfidfEncoder:
         self._components: np.ndarray | None = None
 
     def fit(self, corpus: list[str]) -> Self:
+        """Learn the vocabulary, idf weights and LSA components from the catalogue texts."""
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [t for t in corpus if t.strip()] or ["empty"]
         self._vectorizer = TfidfVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=(1, 2), sublinear_tf=True,
                                            min_df=1, dtype=np.float32)  # fmt: skip
-        sparse = self._vectorizer.fit_transform(texts)
-        n_components = max(1, min(self.dim, sparse.shape[0] - 1, sparse.shape[1] - 1))
-        svd = TruncatedSVD(n_components=n_components, random_state=self.seed)
-        svd.fit(sparse)
-        self._components = svd.components_.astype(np.float32)
+        try:
+            sparse = self._vectorizer.fit_transform(texts)
+        except ValueError:  # no token at all (e.g. only punctuation): a one-word placeholder vocabulary
+            sparse = self._vectorizer.fit_transform(["empty"])
+        n_features = sparse.shape[1]
+        if n_features <= self.dim:
+            # A small vocabulary needs no compression: keep every tf-idf dimension.
+            self._components = np.eye(n_features, dtype=np.float32)
+        else:
+            svd = TruncatedSVD(n_components=self.dim, random_state=self.seed)
+            svd.fit(sparse)
+            self._components = svd.components_.astype(np.float32)
         corpus_hash = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
-        self.model_id = f"tfidf:{corpus_hash}:{n_components}"
+        self.model_id = f"tfidf:{corpus_hash}:{len(self._components)}"
         return self
 
     def encode(self, texts: list[str]) -> np.ndarray:
