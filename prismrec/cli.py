@@ -74,7 +74,7 @@ def pipeline_config(config: Path | None, model: str | None, params: list[str]) -
     if config is not None:
         base = PipelineConfig.from_toml(config)
         return base.with_values(values)
-    return PipelineConfig.for_model(model, values)  # type: ignore[arg-type]
+    return PipelineConfig.for_model(model).with_values(values)  # type: ignore[arg-type]
 
 
 def load_named_or_files(dataset: str | None, interactions: Path | None, items: Path | None,
@@ -202,15 +202,28 @@ def evaluate(
     k: Annotated[int, typer.Option("-k", "--k", min=1)] = 10,
     stage: Annotated[str, typer.Option("--split", help="test (final numbers) or valid (tuning)")] = "test",
     recs_out: Annotated[Path | None, typer.Option("--recs-out", help="also write the scored lists as CSV")] = None,
+    task: Annotated[str, typer.Option(help="ranking (top-K lists) or rating (MAE/RMSE, PROTOCOL.md D)")] = "ranking",
     as_json: Annotated[bool, typer.Option("--json", help="print all metrics as JSON")] = False,
 ) -> None:
     """Split a dataset by a protocol, fit, recommend and print accuracy and beyond-accuracy metrics."""
     from prismrec.data.splits import split
-    from prismrec.evaluation.protocol import run
+    from prismrec.evaluation.protocol import run, run_rating
 
     cfg = pipeline_config(config, model, param)
     data = load_named_or_files(dataset, interactions, items, map_)
     parts = split(data.interactions, protocol)
+    if task == "rating":
+        with step(f"fitting {cfg.scorer.name} and predicting ratings ({protocol}, {stage})"):
+            errors = run_rating(cfg, data, parts, stage)
+        if as_json:
+            out.print_json(to_json({"dataset": data.name, "protocol": protocol, "split": stage, **errors}))
+        else:
+            out.print(f"{data.name} · {protocol} · {stage}: MAE {errors['mae']:.4f} · RMSE {errors['rmse']:.4f} "
+                      f"(global mean: {errors['global_mean_mae']:.4f} / {errors['global_mean_rmse']:.4f}; "
+                      f"{errors['n_ratings']} ratings)")  # fmt: skip
+        return
+    if task != "ranking":
+        raise ConfigError(f"--task must be 'ranking' or 'rating', not '{task}'")
     with step(f"fitting and scoring {cfg.scorer.name} ({protocol}, {stage})"):
         result = run(cfg, data, parts, stage, k)
     summary = {

@@ -18,6 +18,8 @@ import pandas as pd
 from prismrec.config import PipelineConfig
 from prismrec.data.schema import Dataset
 from prismrec.data.splits import Split
+from prismrec.errors import ConfigError
+from prismrec.evaluation.rating import mae, rmse
 from prismrec.evaluation.report import Evaluation, evaluate_lists
 from prismrec.pipeline import Pipeline, lists_to_frame
 
@@ -86,3 +88,26 @@ def tune(
     trials = [run(config, dataset, split, "valid", k) for config in progress(grid_configs(base, grid))]
     best = max(trials, key=lambda trial: trial.evaluation[f"ndcg@{k}"])
     return Tuning(trials, best, run(best.config, dataset, split, "test", k))
+
+
+def run_rating(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "test") -> dict[str, float]:
+    """Rating prediction (PROTOCOL.md D): MAE and RMSE over held-out ratings of users and items seen in fit.
+
+    The scorer must predict ratings (`predict(users, items)`, e.g. "rating-mf"); the global mean of
+    the fit ratings is reported alongside as the floor.
+    """
+    fit_part, truth = split.stage(stage)
+    pipeline = Pipeline(config).fit(fit_part, dataset.catalog)
+    predict = getattr(pipeline.scorer, "predict", None)
+    if predict is None:
+        raise ConfigError(f"model '{config.scorer.name}' does not predict ratings; use 'rating-mf'")
+    known = (fit_part.user_counts()[truth.users] > 0) & (fit_part.item_counts()[truth.items] > 0)
+    users, items, actual = truth.users[known], truth.items[known], truth.values[known]
+    scale = dataset.rating_scale
+    predicted = predict(users, items)
+    floor = np.full(len(actual), fit_part.values.mean())
+    return {
+        "mae": mae(predicted, actual, scale), "rmse": rmse(predicted, actual, scale),
+        "global_mean_mae": mae(floor, actual, scale), "global_mean_rmse": rmse(floor, actual, scale),
+        "n_ratings": int(known.sum()), "n_skipped": int((~known).sum()),
+    }  # fmt: skip

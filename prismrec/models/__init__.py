@@ -12,10 +12,12 @@ from prismrec.models.item_hybrid import ItemHybrid
 from prismrec.models.itemknn import ItemKNN
 from prismrec.models.popularity import MostPopular
 from prismrec.models.random import Random
+from prismrec.models.rating import RatingMF
 from prismrec.models.two_tower import TwoTower
 
 SCORERS: dict[str, type[Scorer]] = {
-    cls.name: cls for cls in (Random, MostPopular, ItemKNN, EASE, ALS, BPR, Content, Fusion, ItemHybrid, TwoTower)
+    cls.name: cls
+    for cls in (Random, MostPopular, ItemKNN, EASE, ALS, BPR, Content, Fusion, ItemHybrid, TwoTower, RatingMF)
 }
 
 

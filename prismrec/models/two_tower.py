@@ -219,22 +219,21 @@ def _ItemTower(vectors: Any, p: TwoTowerParams, has_events: np.ndarray) -> Any:
     class ItemTower(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            d = vectors.shape[1]
             self.register_buffer("vectors", vectors)
             self.register_buffer("id_mask", torch.from_numpy(has_events.astype(np.float32))[:, None])
-            self.adapter_in = nn.Linear(d, p.hidden) if p.hidden > 0 else None
-            self.adapter_out = nn.Linear(p.hidden, d) if p.hidden > 0 else None
+            self.projection = nn.Linear(vectors.shape[1], p.dim)
+            self.adapter_in = nn.Linear(p.dim, p.hidden) if p.hidden > 0 else None
+            self.adapter_out = nn.Linear(p.hidden, p.dim) if p.hidden > 0 else None
             if self.adapter_out is not None:
                 nn.init.zeros_(self.adapter_out.weight)
                 nn.init.zeros_(self.adapter_out.bias)
-            self.projection = nn.Linear(d, p.dim)
             self.ids = nn.Parameter(torch.zeros(len(vectors), p.dim)) if p.item_ids else None
 
         def forward(self, items: Any = None) -> Any:
             v = self.vectors if items is None else self.vectors[items]
-            if self.adapter_in is not None and self.adapter_out is not None:
-                v = v + self.adapter_out(F.gelu(self.adapter_in(v)))
             e = self.projection(v)
+            if self.adapter_in is not None and self.adapter_out is not None:
+                e = e + self.adapter_out(F.gelu(self.adapter_in(e)))
             if self.ids is not None:
                 ids = self.ids * self.id_mask
                 e = e + (ids if items is None else ids[items])
