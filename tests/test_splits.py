@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import TINY_ITEMS, TINY_ROWS, TINY_USERS, make_interactions
 
-from prismrec.data.schema import Interactions
+from prismrec.data.schema import IdMap, Interactions
 from prismrec.data.splits import holdout, n_holdout, split
 from prismrec.errors import ConfigError, DataError
 
@@ -151,3 +151,9 @@ def test_temporal_split_when_every_user_has_one_event() -> None:
     parts = split(make_interactions(rows, ("u1", "u2"), ("i1", "i2")), "temporal")
     # PROTOCOL.md A.3: n_test(1) = 1, so both events are test; the reference gives an empty train and valid
     assert len(parts.test) == 2 and len(parts.train) == 0 and len(parts.valid) == 0
+
+
+def test_a_dataset_without_interactions_cannot_be_split() -> None:
+    empty = Interactions.from_arrays(np.zeros(0), np.zeros(0), IdMap([]), IdMap(["a"]))
+    with pytest.raises(DataError, match="no interactions"):
+        split(empty, "random")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from prismrec.data.readers import _record_lines, read_text, require_columns, require_ids, unique_items
+from prismrec.data.readers import read_text, record_lines, require_columns, require_ids, unique_items
 from prismrec.data.schema import Dataset, assemble
 from prismrec.errors import DataError
 
@@ -87,7 +87,7 @@ def read_captions(path: Path) -> pd.DataFrame:
         raise DataError("file has no header or no data", path) from None
     if frame.empty:
         raise DataError("file has a header but no data rows", path)
-    frame["_line"] = _record_lines(text, len(frame), 1, True)
+    frame["_line"] = record_lines(text, len(frame), 1, True)
     require_columns(frame, path, REQUIRED_COLUMNS, hint=f"expected the KuaiRec file {FILE_NAME}")
     frame["video_id"] = require_ids(frame, "video_id", path)
     frame = unique_items(frame, path, "video_id")

@@ -105,11 +105,11 @@ def read_delimited(
         raise DataError("file has no header or no data", path) from None
     if frame.empty:
         raise DataError("file has a header but no data rows", path)
-    frame["_line"] = _record_lines(text, len(frame), header_lines, quoting)
+    frame["_line"] = record_lines(text, len(frame), header_lines, quoting)
     return frame
 
 
-def _record_lines(text: str, n_records: int, header_lines: int, quoting: bool) -> np.ndarray:
+def record_lines(text: str, n_records: int, header_lines: int, quoting: bool) -> np.ndarray:
     """Physical line of each record; exact for files without quoted newlines, else an estimate."""
     lines = [i + 1 for i, line in enumerate(text.split("\n")) if line.strip()]
     starts = lines[header_lines : header_lines + n_records]

