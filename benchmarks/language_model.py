@@ -28,7 +28,7 @@ CF_GRIDS: dict[str, dict[str, list[str]]] = {
 COLD_DATASETS = ("ml-latest-small", "bundlerec-electronic", "bundlerec-clothing", "bundlerec-food")
 
 
-def hybrid_grids(cf: PipelineConfig) -> dict[str, tuple[PipelineConfig, dict[str, list[str]]]]:
+def hybrid_grids(cf: PipelineConfig, families: list[str]) -> dict[str, tuple[PipelineConfig, dict[str, list[str]]]]:
     """Hybrid grids around the chosen CF setting (its λ and half-life are kept)."""
     values = cf.to_dict()
     lam = str(values["scorer"].get("lambda", 500.0))
@@ -37,11 +37,12 @@ def hybrid_grids(cf: PipelineConfig) -> dict[str, tuple[PipelineConfig, dict[str
     fusion = PipelineConfig.for_model("fusion").with_values({**base, "cf.lambda": lam})
     item = PipelineConfig.for_model("item-hybrid").with_values({**base, "cf.lambda": lam})
     tower = PipelineConfig.for_model("two-tower").with_values(base)
-    return {
+    grids = {
         "fusion": (fusion, {"content_weight": ["0.1", "0.2", "0.3"], "short_history": ["0", "5", "20"]}),
         "item-hybrid": (item, {"semantic_weight": ["0.001", "0.003", "0.01"], "neighbours": ["20", "50"]}),
         "two-tower": (tower, {}),
     }
+    return {family: grids[family] for family in families}
 
 
 def describe(config: PipelineConfig) -> str:
@@ -78,7 +79,7 @@ def best_of(grids: dict[str, tuple[PipelineConfig, dict[str, list[str]]]], data:
     return best.best, best.test
 
 
-def hybrid_section(datasets: list[str]) -> list[str]:
+def hybrid_section(datasets: list[str], families: list[str]) -> list[str]:
     lines = [
         "| dataset | best pure CF (chosen on valid) | valid | test NDCG@10 | best hybrid (chosen on valid) | valid "
         "| test NDCG@10 | hybrid − CF [95% CI] |",
@@ -90,7 +91,7 @@ def hybrid_section(datasets: list[str]) -> list[str]:
         parts = split(data.interactions, "temporal")
         cf_grids = {family: (PipelineConfig.for_model(family), grid) for family, grid in CF_GRIDS.items()}
         cf_valid, cf_test = best_of(cf_grids, data, parts)
-        hy_valid, hy_test = best_of(hybrid_grids(cf_valid.config), data, parts)
+        hy_valid, hy_test = best_of(hybrid_grids(cf_valid.config, families), data, parts)
         paired = paired_difference(hy_test.evaluation, cf_test.evaluation)
         low, high = paired.ci95
         lines.append(
@@ -182,13 +183,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sections", default="recency,hybrid,cold,rating")
     parser.add_argument("--datasets", default="ml-100k,ml-latest-small")
+    parser.add_argument("--hybrids", default="fusion,item-hybrid,two-tower", help="hybrid families to tune")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "BENCHMARKS.md")
     args = parser.parse_args()
     sections = args.sections.split(",")
     if "recency" in sections:
         write_section(args.out, "recency", recency_section())
     if "hybrid" in sections:
-        write_section(args.out, "hybrid", hybrid_section(args.datasets.split(",")))
+        write_section(args.out, "hybrid", hybrid_section(args.datasets.split(","), args.hybrids.split(",")))
     if "cold" in sections:
         write_section(args.out, "cold", cold_section())
     if "rating" in sections:

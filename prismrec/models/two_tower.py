@@ -1,37 +1,42 @@
 """Two-tower scorer: the text encoder's item vectors tuned to the interactions.
 
-Item tower (per item i, from the frozen unit text vector v_i, float32[d_text], e.g. d_text = 384):
+Item tower (per item i, from its frozen unit text vector v_i, float32[d_text], e.g. d_text = 384):
 
-    a_i = v_i + W2 · gelu(W1 · v_i)           residual adapter, W1 [hidden, d_text], W2 [d_text, hidden]
-                                              (W2 starts at zero: the adapter starts as the identity)
-    e_i = normalise(P · a_i + b + id_i)       P [dim, d_text]; id_i [dim] a trainable ID embedding
-                                              (`item_ids`), zero-initialised and kept at zero for items
-                                              without train events, so cold items rely on their text
+    z_i = P · v_i + c                          P [dim, d_text]: trainable projection
+    a_i = z_i + W2 · gelu(W1 · z_i)            residual adapter, W1 [hidden, dim], W2 [dim, hidden];
+                                               W2 starts at zero, so the adapter starts as the identity
+    e_i = normalise(a_i + id_i)                id_i float32[dim]: trainable ID embedding (`item_ids`),
+                                               zero-initialised and held at zero for items without train
+                                               events, so a cold item is placed by its text alone
+    b_i                                        optional per-item offset (`item_bias`): the part of an
+                                               item's appeal (popularity) that no direction carries
 
 User tower (per history row h_u, float32[n_items] of event weights, e.g. recency 0.5^(n_after/half_life)):
 
-    p_u = normalise(sum_j h_uj · e_j)         the weighted mean direction of the history embeddings
-    score(u, i) = p_u · e_i                   cosine, in [-1, 1]
+    m_u = normalise(sum_j h_uj · e_j)          the weighted mean direction of the history embeddings
+    p_u = normalise(m_u + U2 · gelu(U1 · m_u)) optional residual MLP (`user_mlp`), else p_u = m_u
+    score(u, i) = p_u · e_i + b_i              cosine (+ offset), b_i in cosine units
 
-The user tower has no weights of its own, so any history (a new user, or one that grew since the
-fit) is scored without refitting, and the recency weights given at scoring time flow straight in.
+The user side is computed from the history row it is given, so a new user or a history that grew
+since the fit is scored without refitting, and the recency weights given at scoring time flow in.
 
-Training reads only the binary history. Each epoch visits every (user, item) event once in a
-shuffled order; the user side of an event is built from the user's OTHER items (at most
-`max_history`, sampled without replacement, equal weights), so the model learns to predict a
-held-out item from the rest of the history. Losses:
+Training reads only the binary history [n_users, n_items]. Each epoch visits every (user, item)
+event once, in a shuffled order; the user side of an event is built from the user's OTHER items (at
+most `max_history`, sampled without replacement, equal weights) so the held-out item never leaks
+into its own query. Losses (tau = `temperature`, beta_i = b_i / tau the offset in logit units):
 
 - "softmax": sampled softmax over the batch's positives (in-batch negatives) with the logQ
-  correction: logit_ij = p_i · e_j / temperature - log q_j, q_j = count_j / n_events the chance
+  correction: logit_kj = p_k · e_j / tau + beta_j - log q_j, with q_j = count_j / n_events the chance
   that item j is a batch positive. In-batch negatives are drawn in proportion to popularity, so
-  without the correction popular items are pushed down far more often than a full softmax would
-  push them and the scores drift toward log p(i|u) - log q_i (a PMI-like, niche-favouring score);
-  with it the model estimates the full-softmax log p(i|u) up to a per-user constant. Columns
-  that are other items of row i's user are masked out (they are not negatives).
-- "bpr": one uniformly sampled negative per event, -log sigmoid((p·e_pos - p·e_neg) / temperature).
+  without the correction a popular item is pushed down far more often than in a full softmax and
+  the scores learn log p(i|u) - log q_i (a PMI-like score that favours niche items); with it they
+  estimate the full-softmax log p(i|u) up to a per-user constant. Columns that are items of row k's
+  user (duplicates of its positive included) are masked out: they are not negatives.
+- "bpr": one uniformly sampled negative per event, loss -log sigmoid(s_pos - s_neg) with
+  s = p · e / tau + beta (events whose negative is in the user's history are skipped).
 
-The fitted state is the final item embedding table `item_embeddings` float32[n_items, dim]
-(plus the tower weights, for inspection); scoring is numpy only.
+The fitted state is numpy only: `item_embeddings` float32[n_items, dim], `item_bias` float32[n_items]
+(with `item_bias`) and `user.in.weight` ... (with `user_mlp`); scoring uses only these arrays.
 """
 
 from __future__ import annotations
@@ -45,37 +50,42 @@ import scipy.sparse as sp
 from prismrec.models.base import Scorer
 from prismrec.params import param
 
-THREADS = 1
+TORCH_THREADS = 2  # intra-op threads while training (restored afterwards)
 
 
 @dataclass(frozen=True)
 class TwoTowerParams:
     dim: int = param(128, "size of the item and user embeddings", min=1)
-    hidden: int = param(256, "hidden width of the residual text adapter (0 = no adapter)", min=0)
-    epochs: int = param(20, "passes over the train events", min=1)
-    batch_size: int = param(512, "events per step (also the number of in-batch negatives)", min=2)
+    hidden: int = param(256, "hidden width of the residual adapter (and of the user MLP); 0 = no adapter", min=0)
+    epochs: int = param(15, "passes over the train events", min=1)
+    batch_size: int = param(1024, "events per step (also the number of in-batch negatives)", min=2)
     learning_rate: float = param(0.002, "AdamW step size", min=0.0)
     weight_decay: float = param(1e-4, "AdamW decoupled weight decay", min=0.0)
-    temperature: float = param(0.05, "divides the cosine scores in the loss", min=1e-4)
+    temperature: float = param(0.2, "divides the cosine scores in the loss (smaller = sharper)", min=1e-4)
     loss: str = param("softmax", "softmax (in-batch negatives, logQ-corrected) or bpr", choices=("softmax", "bpr"))
     logq: bool = param(True, "subtract log popularity from the in-batch logits (softmax loss)")
-    item_ids: bool = param(True, "add a trainable ID embedding (zero for items without train events)")
-    max_history: int = param(50, "most history items sampled to build the user side of an event", min=1)
+    item_ids: bool = param(True, "add a trainable ID embedding (kept zero for items without train events)")
+    item_bias: bool = param(True, "learn a per-item score offset; items without train events get the mean")
+    user_mlp: bool = param(False, "pass the user's mean history embedding through a residual MLP")
+    max_history: int = param(50, "most history items sampled to build the user side of a train event", min=1)
     seed: int = param(42, "random seed (initial weights and sampling)")
 
 
 class TwoTower(Scorer):
-    """Item tower over frozen text vectors plus IDs; the user is the weighted mean of the history embeddings.
+    """Item tower over frozen text vectors (+ IDs); the user is the weighted mean of the history embeddings.
 
     Attributes after fit:
-        item_embeddings: float32[n_items, dim], unit rows (zero rows only for zero text vectors of
-            items without ID embeddings).
-        losses: float64[epochs] mean training loss per epoch (not part of the state).
+        item_embeddings: float32[n_items, dim], unit rows.
+        item_bias: float32[n_items] score offsets in cosine units, or None.
+        user_weights: the user MLP's arrays by name (empty without `user_mlp`).
+        losses: float64[epochs] mean training loss per epoch (diagnostic, not saved).
     """
 
     name = "two-tower"
     Params = TwoTowerParams
     needs_vectors = True
+
+    item_bias: np.ndarray | None = None
 
     # ------------------------------------------------------------------ training
 
@@ -83,120 +93,154 @@ class TwoTower(Scorer):
         import torch
 
         p = self.params
-        previous_threads = torch.get_num_threads()
-        previous_deterministic = torch.are_deterministic_algorithms_enabled()
-        torch.set_num_threads(THREADS)
+        history = history.tocsr().astype(np.float32)
+        history.sort_indices()
+        threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+        torch.set_num_threads(TORCH_THREADS)
         torch.use_deterministic_algorithms(True)
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(p.seed)
-                tower, losses = self._train(history.tocsr().astype(np.float32), np.random.default_rng(p.seed))
+                towers, losses = self._train(history, np.random.default_rng(p.seed))
             with torch.no_grad():
-                self.item_embeddings = tower().numpy().astype(np.float32, copy=True)
-            self.tower_weights = {name: t.detach().numpy().copy() for name, t in tower.named_parameters()}
-            self.losses = np.asarray(losses, dtype=np.float64)
+                self.item_embeddings = towers.items().numpy().astype(np.float32)
+                self.item_bias = towers.bias_array(p.temperature)
+                self.user_weights = towers.user_arrays()
         finally:
-            torch.set_num_threads(previous_threads)
-            torch.use_deterministic_algorithms(previous_deterministic)
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(deterministic)
+        self.losses = np.asarray(losses, dtype=np.float64)
 
     def _train(self, history: sp.csr_matrix, rng: np.random.Generator) -> tuple[Any, list[float]]:
-        """Train the item tower on the binary history [n_users, n_items]; returns (tower, loss per epoch)."""
+        """Train the towers on the binary history [n_users, n_items] (sorted indices).
+
+        Returns:
+            (the trained torch module, mean loss of each epoch).
+        """
         import torch
         import torch.nn.functional as F
 
         p = self.params
-        vectors = self.side.vectors
-        assert vectors is not None
-        history.sort_indices()
-        counts = np.asarray((history > 0).sum(axis=0)).ravel().astype(np.float64)
-        tower = _ItemTower(torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)), p, counts > 0)
-        optimiser = torch.optim.AdamW(tower.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay, foreach=True)
+        assert self.side.vectors is not None
+        n_items = history.shape[1]
+        counts = np.diff(history.tocsc().indptr).astype(np.float64)  # train users per item
+        towers = _towers(np.ascontiguousarray(self.side.vectors, dtype=np.float32), p, counts > 0)
+        optimiser = torch.optim.AdamW(towers.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay,
+                                      foreach=True)  # fmt: skip
         log_q = torch.from_numpy(np.log(np.maximum(counts, 1.0) / max(counts.sum(), 1.0)).astype(np.float32))
 
         degree = np.diff(history.indptr)
         users = np.repeat(np.arange(history.shape[0]), degree)
         offsets = np.arange(history.nnz) - history.indptr[users]  # position of each event in its user's row
-        keep = degree[users] >= 2  # a user side needs at least one other item
+        keep = degree[users] >= 2  # the user side needs at least one other item
         users, offsets = users[keep], offsets[keep]
         losses: list[float] = []
-        if len(users) == 0:
-            return tower, losses
-        n_items = history.shape[1]
-        for _ in range(p.epochs):
+        for _ in range(p.epochs if len(users) else 0):
             order = rng.permutation(len(users))
             total, steps = 0.0, 0
             for start in range(0, len(order), p.batch_size):
                 batch = order[start : start + p.batch_size]
-                if len(batch) < 2 and p.loss == "softmax":
+                if len(batch) < 2:
                     continue
-                b_users, b_offsets = users[batch], offsets[batch]
-                positives = history.indices[history.indptr[b_users] + b_offsets]
-                context, mask = _sample_context(history, b_users, b_offsets, p.max_history, rng)
-                needed = np.unique(np.concatenate([context[mask], positives]))
-                negatives = rng.integers(0, n_items, size=len(batch)) if p.loss == "bpr" else None
-                if negatives is not None:
-                    needed = np.union1d(needed, negatives)
+                b_users = users[batch]
+                positives = history.indices[history.indptr[b_users] + offsets[batch]].astype(np.int64)
+                context, valid = _sample_context(history, b_users, offsets[batch], p.max_history, rng)
+                negatives = rng.integers(0, n_items, size=len(batch)) if p.loss == "bpr" else np.empty(0, np.int64)
+                needed = np.unique(np.concatenate([context[valid], positives, negatives]))
                 local = np.full(n_items, -1, dtype=np.int64)
                 local[needed] = np.arange(len(needed))
 
-                embeddings = tower(torch.from_numpy(needed))  # [n_needed, dim]
-                rows, slots = np.nonzero(mask)
+                embeddings = towers.items(torch.from_numpy(needed))  # [n_needed, dim]
+                rows, slots = np.nonzero(valid)
                 pick = torch.sparse_coo_tensor(
                     torch.from_numpy(np.stack([rows, local[context[rows, slots]]])),
-                    torch.ones(len(rows)), (len(batch), len(needed)), is_coalesced=True, check_invariants=False,
-                )  # [B, n_needed]: 1 where the item is in the row's context
-                profile = F.normalize(torch.sparse.mm(pick, embeddings), dim=1)  # [B, dim]
-                pos = embeddings[torch.from_numpy(local[positives])]
-                if negatives is None:
-                    logits = profile @ pos.T / p.temperature  # [B, B]
+                    torch.ones(len(rows)),
+                    (len(batch), len(needed)),
+                    is_coalesced=True,
+                    check_invariants=False,
+                )  # [B, n_needed]: 1 where the item is in row k's context
+                profile = towers.user(F.normalize(torch.sparse.mm(pick, embeddings), dim=1))  # [B, dim]
+                pos = torch.from_numpy(positives)
+                if p.loss == "softmax":
+                    logits = profile @ embeddings[torch.from_numpy(local[positives])].T / p.temperature  # [B, B]
+                    logits = logits + towers.beta(pos)[None, :]
                     if p.logq:
-                        logits = logits - log_q[torch.from_numpy(positives)][None, :]
-                    # other positives of row i's user are not negatives (the diagonal stays)
+                        logits = logits - log_q[pos][None, :]
                     seen = np.asarray(history[b_users][:, positives].todense()) > 0
                     np.fill_diagonal(seen, False)
                     logits = logits.masked_fill(torch.from_numpy(seen), float("-inf"))
                     loss = F.cross_entropy(logits, torch.arange(len(batch)))
                 else:
-                    neg = embeddings[torch.from_numpy(local[negatives])]
-                    margin = ((profile * pos).sum(dim=1) - (profile * neg).sum(dim=1)) / p.temperature
-                    loss = -F.logsigmoid(margin).mean()
+                    neg = torch.from_numpy(negatives)
+                    s_pos = (profile * embeddings[torch.from_numpy(local[positives])]).sum(1) / p.temperature
+                    s_neg = (profile * embeddings[torch.from_numpy(local[negatives])]).sum(1) / p.temperature
+                    margin = s_pos + towers.beta(pos) - s_neg - towers.beta(neg)
+                    usable = torch.from_numpy(np.asarray(history[b_users, negatives]).ravel() == 0)
+                    loss = -(F.logsigmoid(margin) * usable).sum() / usable.sum().clamp(min=1)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 total += float(loss.detach())
                 steps += 1
             losses.append(total / max(steps, 1))
-        tower.eval()
-        return tower, losses
+        return towers.eval(), losses
 
     # ------------------------------------------------------------------ scoring and state
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
-        """float32[n, n_items]: cosine of the weighted mean history embedding with each item embedding."""
-        profiles = np.asarray(history.astype(np.float32) @ self.item_embeddings, dtype=np.float32)
-        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
-        profiles = np.divide(profiles, norms, out=np.zeros_like(profiles), where=norms > 0)
-        return profiles @ self.item_embeddings.T
+        """float32[n, n_items]: p_u · e_i (+ b_i), p_u from the weighted history rows."""
+        profiles = _normalise(np.asarray(history.astype(np.float32) @ self.item_embeddings, dtype=np.float32))
+        if self.user_weights:
+            w = self.user_weights
+            hidden = _gelu(profiles @ w["in.weight"].T + w["in.bias"])
+            profiles = _normalise(profiles + hidden @ w["out.weight"].T + w["out.bias"])
+        scores = profiles @ self.item_embeddings.T
+        return scores if self.item_bias is None else scores + self.item_bias
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"item_embeddings": self.item_embeddings}
+        arrays = {"item_embeddings": self.item_embeddings}
+        if self.item_bias is not None:
+            arrays["item_bias"] = self.item_bias
+        arrays.update({f"user.{name}": value for name, value in self.user_weights.items()})
+        return arrays
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.item_embeddings = np.asarray(arrays["item_embeddings"], dtype=np.float32)
+        bias = arrays.get("item_bias")
+        self.item_bias = None if bias is None else np.asarray(bias, dtype=np.float32)
+        self.user_weights = {
+            name.removeprefix("user."): np.asarray(value, dtype=np.float32)
+            for name, value in arrays.items()
+            if name.startswith("user.")
+        }
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    """float32 rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.divide(rows, norms, out=np.zeros_like(rows, dtype=np.float32), where=norms > 0)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh approximation (torch's `gelu(approximate="tanh")`), float32."""
+    x = x.astype(np.float32)
+    return (0.5 * x * (1.0 + np.tanh(np.float32(0.7978845608) * (x + np.float32(0.044715) * x**3)))).astype(np.float32)
 
 
 def _sample_context(
     history: sp.csr_matrix, users: np.ndarray, offsets: np.ndarray, max_history: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The user side of each event: up to `max_history` of the user's other items, without replacement.
+    """The user side of each train event: up to `max_history` of the user's other items, without replacement.
 
     Args:
         history: binary CSR [n_users, n_items] with sorted indices.
         users: int[B] the events' users.
         offsets: int[B] position of each event's item within its user's row (that item is left out).
+        max_history: most items per row.
+        rng: the sampling generator.
 
     Returns:
-        (items int64[B, L], valid bool[B, L]); invalid slots hold item 0 and must be ignored.
+        (items int64[B, L], valid bool[B, L]), L <= max_history; invalid slots hold item 0.
     """
     degree = np.diff(history.indptr)[users]
     width = int(degree.max())
@@ -210,33 +254,76 @@ def _sample_context(
     return np.where(valid, history.indices[positions], 0).astype(np.int64), valid
 
 
-def _ItemTower(vectors: Any, p: TwoTowerParams, has_events: np.ndarray) -> Any:
-    """The item tower as a torch module: `tower(items int64[k]) -> float32[k, dim]` unit rows; `tower()` = all."""
+def _towers(vectors: np.ndarray, p: TwoTowerParams, has_events: np.ndarray) -> Any:
+    """The trainable towers as a torch module (torch is imported only when a model is fitted).
+
+    Args:
+        vectors: float32[n_items, d_text] frozen text vectors.
+        p: the parameters.
+        has_events: bool[n_items]; ID embeddings and offsets stay zero where False.
+    """
     import torch
     import torch.nn.functional as F
     from torch import nn
 
-    class ItemTower(nn.Module):
+    def residual(width: int) -> tuple[nn.Linear, nn.Linear]:
+        inner, outer = nn.Linear(p.dim, width), nn.Linear(width, p.dim)
+        nn.init.zeros_(outer.weight)  # starts as the identity
+        nn.init.zeros_(outer.bias)
+        return inner, outer
+
+    class Towers(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.register_buffer("vectors", vectors)
-            self.register_buffer("id_mask", torch.from_numpy(has_events.astype(np.float32))[:, None])
+            self.register_buffer("vectors", torch.from_numpy(vectors))
+            self.register_buffer("warm", torch.from_numpy(has_events.astype(np.float32)))
             self.projection = nn.Linear(vectors.shape[1], p.dim)
-            self.adapter_in = nn.Linear(p.dim, p.hidden) if p.hidden > 0 else None
-            self.adapter_out = nn.Linear(p.hidden, p.dim) if p.hidden > 0 else None
-            if self.adapter_out is not None:
-                nn.init.zeros_(self.adapter_out.weight)
-                nn.init.zeros_(self.adapter_out.bias)
+            self.adapter = nn.ModuleList(residual(p.hidden)) if p.hidden > 0 else None
             self.ids = nn.Parameter(torch.zeros(len(vectors), p.dim)) if p.item_ids else None
+            self.bias = nn.Parameter(torch.zeros(len(vectors))) if p.item_bias else None
+            self.user_mlp = nn.ModuleList(residual(max(p.hidden, p.dim))) if p.user_mlp else None
 
-        def forward(self, items: Any = None) -> Any:
+        def items(self, items: Any = None) -> Any:
+            """float32[k, dim] unit item embeddings of int64[k] items (all items when None)."""
             v = self.vectors if items is None else self.vectors[items]
             e = self.projection(v)
-            if self.adapter_in is not None and self.adapter_out is not None:
-                e = e + self.adapter_out(F.gelu(self.adapter_in(e)))
+            if self.adapter is not None:
+                e = e + self.adapter[1](F.gelu(self.adapter[0](e)))
             if self.ids is not None:
-                ids = self.ids * self.id_mask
-                e = e + (ids if items is None else ids[items])
+                ids = self.ids if items is None else self.ids[items]
+                warm = self.warm if items is None else self.warm[items]
+                e = e + ids * warm[:, None]
             return F.normalize(e, dim=1)
 
-    return ItemTower()
+        def user(self, mean: Any) -> Any:
+            """[B, dim] unit mean history embeddings -> [B, dim] unit user embeddings."""
+            if self.user_mlp is None:
+                return mean
+            return F.normalize(mean + self.user_mlp[1](F.gelu(self.user_mlp[0](mean), approximate="tanh")), dim=1)
+
+        def beta(self, items: Any) -> Any:
+            """float32[k] logit offsets of int64[k] items (zeros without `item_bias`)."""
+            if self.bias is None:
+                return torch.zeros(len(items))
+            return self.bias[items] * self.warm[items]
+
+        def bias_array(self, temperature: float) -> np.ndarray | None:
+            """float32[n_items] offsets in cosine units, centred on the warm items; cold items get 0 (the mean)."""
+            if self.bias is None:
+                return None
+            bias = self.bias.detach().numpy().astype(np.float64)
+            warm = has_events.astype(bool)
+            centred = np.where(warm, bias - (bias[warm].mean() if warm.any() else 0.0), 0.0)
+            return (temperature * centred).astype(np.float32)
+
+        def user_arrays(self) -> dict[str, np.ndarray]:
+            """The user MLP's weights by name ("in.weight", "in.bias", "out.weight", "out.bias")."""
+            if self.user_mlp is None:
+                return {}
+            return {
+                f"{part}.{kind}": getattr(layer, kind).detach().numpy().astype(np.float32)
+                for part, layer in zip(("in", "out"), self.user_mlp, strict=True)
+                for kind in ("weight", "bias")
+            }
+
+    return Towers()
