@@ -90,6 +90,7 @@ class Pipeline:
         k: int | None = None,
         candidates: np.ndarray | None = None,
         exclude_seen: bool | None = None,
+        history: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-K items for each user, scored in chunks that fit in memory.
 
@@ -98,6 +99,8 @@ class Pipeline:
             k: list length (default from the config).
             candidates: optional bool[n_items]; only these items may be recommended.
             exclude_seen: drop items in the user's history (default from the config).
+            history: optional CSR [n, n_items] of weighted histories to use instead of the fitted
+                ones (live events, or what-if histories); see `profiles.history`.
 
         Returns:
             (items int64[n, k], scores float32[n, k]), best first; -1 / NaN pad lists that run
@@ -109,6 +112,9 @@ class Pipeline:
         exclude_seen = self.config.recommend.exclude_seen if exclude_seen is None else exclude_seen
         users = np.asarray(users, dtype=np.int64)
         n_items = self.history.shape[1]
+        if history is not None and history.shape != (len(users), n_items):
+            raise ValueError(f"history must have shape ({len(users)}, {n_items}), not {history.shape}")
+        rows_of = self.history[users] if history is None else history.tocsr()
         k = min(k, n_items)
         items = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
@@ -116,16 +122,16 @@ class Pipeline:
         popular = self.popularity.astype(np.float32)
         for start in range(0, len(users), chunk):
             block_users = users[start : start + chunk]
-            history = self.history[block_users]
-            block = self.scorer.score(block_users, history)
-            cold = np.diff(history.indptr) == 0
+            block_history = rows_of[start : start + chunk]
+            block = self.scorer.score(block_users, block_history)
+            cold = np.diff(block_history.indptr) == 0
             if cold.any():
                 block[cold] = popular
             if candidates is not None:
                 block[:, ~candidates] = -np.inf
             if exclude_seen:
-                rows = np.repeat(np.arange(len(block_users)), np.diff(history.indptr))
-                block[rows, history.indices] = -np.inf
+                rows = np.repeat(np.arange(len(block_users)), np.diff(block_history.indptr))
+                block[rows, block_history.indices] = -np.inf
             top_items, top_scores = top_k(block, k)
             items[start : start + chunk] = top_items
             scores[start : start + chunk] = top_scores
