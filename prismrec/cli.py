@@ -312,13 +312,17 @@ def datasets(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(table)
 
 
+BEST_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ml-100k-best.toml"
+
+
 @app.command()
 @friendly
 def demo(
     dataset: Annotated[str, typer.Option(help="named dataset")] = "ml-100k",
     user: Annotated[str | None, typer.Option(help="user to show (default: the first test user)")] = None,
+    config: Annotated[Path | None, typer.Option(help="pipeline to show (default: configs/ml-100k-best.toml)")] = None,
 ) -> None:
-    """Fit and evaluate the default pipeline against popularity, then show one user's lists by title."""
+    """Fit and evaluate popularity, EASE and the best pipeline; show one user's lists by title, with reasons."""
     from prismrec.config import PipelineConfig
     from prismrec.data.registry import load_dataset
     from prismrec.data.splits import split
@@ -327,28 +331,36 @@ def demo(
     with step(f"loading {dataset}"):
         data = load_dataset(dataset)
     parts = split(data.interactions, "temporal")
+    best_path = config or BEST_CONFIG
+    candidates = [("most-popular", PipelineConfig.for_model("most-popular")),
+                  ("ease λ=250", PipelineConfig.for_model("ease", {"lambda": 250}))]  # fmt: skip
+    if best_path.is_file():
+        best_config = PipelineConfig.from_toml(best_path)
+        candidates.append((f"{best_config.scorer.name} ({best_path.name})", best_config))
     runs = []
-    for name, values in (("most-popular", {}), ("ease", {"lambda": 250})):
-        with step(f"fitting and scoring {name}"):
-            runs.append(run(PipelineConfig.for_model(name, values), data, parts, "test"))
-    out.print(metrics_table([(r.config.scorer.name, r.evaluation.summary) for r in runs], 10,
+    for label, cfg in candidates:
+        with step(f"fitting and scoring {label}"):
+            runs.append((label, run(cfg, data, parts, "test")))
+    out.print(metrics_table([(label, r.evaluation.summary) for label, r in runs], 10,
                             f"{dataset} · temporal protocol · test ({parts.fingerprint()})"))  # fmt: skip
-    best = runs[-1]
+    label, best = runs[-1]
     uid = user or str(data.interactions.user_ids.ids[parts.test.active_users()[0]])
     u = data.interactions.user_ids.index(uid, "user")
     catalog = data.catalog
     train_rows = np.flatnonzero(parts.train.users == u)
-    recent = train_rows[np.argsort(parts.train.timestamps[train_rows])][-10:][::-1]
+    recent = train_rows[np.argsort(parts.train.timestamps[train_rows], kind="stable")][-10:][::-1]
     held = set(parts.test.items[parts.test.users == u].tolist())
-    items, scores = best.pipeline.recommend(np.array([u]), 10, candidates=parts.test_catalog)
-    table = Table(title=f"user {uid}: latest of {len(train_rows)} train events → EASE top 10 (✓ = in test)")
+    items, _ = best.pipeline.recommend(np.array([u]), 10, candidates=parts.test_catalog)
+    reasons = best.pipeline.explain(np.array([u]), items)[0]
+    table = Table(title=f"user {uid}: latest of {len(train_rows)} train events → {label} top 10 (✓ = in test)")
     table.add_column("recently watched")
     table.add_column("recommended")
+    table.add_column("why")
     for row in range(10):
         seen = catalog.title(int(parts.train.items[recent[row]])) if row < len(recent) else ""
         item = int(items[0, row])
-        rec = f"{'✓ ' if item in held else '  '}{catalog.title(item)}  ({scores[0, row]:.2f})" if item >= 0 else ""
-        table.add_row(seen, rec)
+        rec = f"{'✓ ' if item in held else '  '}{catalog.title(item)}" if item >= 0 else ""
+        table.add_row(seen, rec, reasons[row] if row < len(reasons) else "")
     out.print(table)
 
 
