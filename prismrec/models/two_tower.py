@@ -50,7 +50,10 @@ import scipy.sparse as sp
 from prismrec.models.base import Scorer
 from prismrec.params import param
 
-TORCH_THREADS = 2  # intra-op threads while training (restored afterwards)
+# Intra-op threads while training (restored afterwards). One: on ml-100k two threads fit in 29 s
+# against 39 s on an idle 2-core machine, but on a busy one their OpenMP barriers stall (one fit
+# took 561 s against about 80 s with one thread), and many steps here are too small to split.
+TORCH_THREADS = 1
 
 
 @dataclass(frozen=True)
