@@ -51,15 +51,15 @@ from prismrec.models.base import Scorer
 from prismrec.params import param
 
 # Intra-op threads while training (restored afterwards). One: on ml-100k two threads fit in 29 s
-# against 39 s on an idle 2-core machine, but on a busy one their OpenMP barriers stall (one fit
-# took 561 s against about 80 s with one thread), and many steps here are too small to split.
+# against 39 s on a quiet 2-core machine, but on a busy one their OpenMP barriers stall (a fit took
+# 561 s against 38 s with one thread at the same load), and many steps here are too small to split.
 TORCH_THREADS = 1
 
 
 @dataclass(frozen=True)
 class TwoTowerParams:
     dim: int = param(128, "size of the item and user embeddings", min=1)
-    hidden: int = param(256, "hidden width of the residual adapter (and of the user MLP); 0 = no adapter", min=0)
+    hidden: int = param(256, "hidden width of the residual adapter, 0 = none (user MLP: max(hidden, dim))", min=0)
     epochs: int = param(15, "passes over the train events", min=1)
     batch_size: int = param(1024, "events per step (also the number of in-batch negatives)", min=2)
     learning_rate: float = param(0.002, "AdamW step size", min=0.0)
