@@ -32,6 +32,7 @@ import pytest
 from prismrec.data.atomic import load_atomic
 from prismrec.data.schema import Dataset, IdMap, Interactions
 from prismrec.data.splits import Split, split
+from prismrec.semantic.sentence_transformer import SentenceTransformerEncoder
 
 REFERENCE_EVALUATOR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "evaluate.py"
 
@@ -122,3 +123,19 @@ def reference() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh embedding cache folder for one test."""
+    folder = tmp_path / "embedding-cache"
+    monkeypatch.setenv("PRISMREC_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEncoder:
+    """The packaged all-MiniLM-L6-v2 (fp32), loaded once for the whole test session."""
+    encoder = SentenceTransformerEncoder()
+    encoder.encode(["warm up"])  # loads the model now, so every test reuses it
+    return encoder

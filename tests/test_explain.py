@@ -38,7 +38,6 @@ from prismrec.data.schema import Catalog, IdMap, Interactions, build_catalog
 from prismrec.explain import NO_HISTORY, Explainer
 from prismrec.models import ItemSide
 from prismrec.pipeline import Pipeline
-from prismrec.semantic.cache import CACHE_ENV
 
 TITLES = ["Alpha", "Beta", "Gamma", "Delta", "Eps", "Zeta"]
 CATEGORIES = [("drama",), ("drama", "comedy"), ("horror",), ("drama",), ("horror", "comedy"), ()]
@@ -53,12 +52,7 @@ SIMILAR_ALPHA = "similar to “Alpha”"
 DRAMA = "matches your interest in drama"
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own embedding cache folder (never ~/.cache)."""
-    folder = tmp_path / "embedding-cache"
-    monkeypatch.setenv(CACHE_ENV, str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
 def interactions() -> Interactions:

@@ -7,7 +7,6 @@ encoder over `tiny_catalog`. PRISMREC_CACHE_DIR points at a temporary folder in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +35,9 @@ from prismrec.semantic.templates import item_texts
 TEXT_SCORERS = ("content", "fusion", "item-hybrid")
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own embedding cache folder (never ~/.cache)."""
-    folder = tmp_path / "embedding-cache"
-    monkeypatch.setenv(CACHE_ENV, str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
-@pytest.fixture(scope="module")
-def minilm() -> Iterator[SentenceTransformerEncoder]:
-    """The packaged all-MiniLM-L6-v2, loaded once for this module."""
-    encoder = SentenceTransformerEncoder()
-    encoder.encode(["warm up"])
-    yield encoder
 
 
 def log_of(histories: list[list[int]], n_items: int) -> Interactions:

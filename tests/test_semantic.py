@@ -8,7 +8,6 @@ folder in every test, so nothing is written to ~/.cache.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import prismrec.semantic.neighbours
 import prismrec.semantic.tfidf
 from prismrec.data.schema import Catalog, IdMap, build_catalog
 from prismrec.errors import ConfigError
-from prismrec.semantic.cache import CACHE_ENV, EmbeddingCache, default_cache_dir
+from prismrec.semantic.cache import EmbeddingCache, default_cache_dir
 from prismrec.semantic.embed import embed_catalog
 from prismrec.semantic.encoder import EncoderParams, make_encoder
 from prismrec.semantic.neighbours import knn_similarity
@@ -27,21 +26,9 @@ from prismrec.semantic.sentence_transformer import SentenceTransformerEncoder
 from prismrec.semantic.templates import clean, cut, item_texts
 from prismrec.semantic.tfidf import TfidfEncoder
 
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own embedding cache folder (never ~/.cache)."""
-    folder = tmp_path / "embedding-cache"
-    monkeypatch.setenv(CACHE_ENV, str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("cache_dir")
 
 
-@pytest.fixture(scope="module")
-def minilm() -> Iterator[SentenceTransformerEncoder]:
-    """The packaged all-MiniLM-L6-v2, fp32, loaded once for this module."""
-    encoder = SentenceTransformerEncoder()
-    encoder.encode(["warm up"])  # loads the model now, so every test below reuses it
-    yield encoder
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -38,6 +38,12 @@ class _Factorization(Scorer):
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.user_factors[users] @ self.item_factors.T
 
+    def _train(self, model: object, history: sp.csr_matrix) -> None:
+        """Fit an implicit model with one BLAS thread (implicit asks for it) and keep its factors."""
+        with threadpool_limits(1, "blas"):
+            model.fit(history.astype(np.float32), show_progress=False)  # type: ignore[attr-defined]
+        self._store(model)
+
     def _store(self, model: object) -> None:
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)  # type: ignore[attr-defined]
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)  # type: ignore[attr-defined]
@@ -58,13 +64,12 @@ class ALS(_Factorization):
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.params
-        with threadpool_limits(1, "blas"):
+        with threadpool_limits(1, "blas"):  # the constructor already checks the BLAS set-up
             model = AlternatingLeastSquares(
                 factors=p.factors, regularization=p.regularization, alpha=p.alpha,
                 iterations=p.iterations, random_state=p.seed,
             )  # fmt: skip
-            model.fit(history.astype(np.float32), show_progress=False)
-        self._store(model)
+        self._train(model, history)
 
 
 class BPR(_Factorization):
@@ -81,5 +86,4 @@ class BPR(_Factorization):
                 factors=p.factors, learning_rate=p.learning_rate, regularization=p.regularization,
                 iterations=p.iterations, random_state=p.seed, num_threads=1,
             )  # fmt: skip
-            model.fit(history.astype(np.float32), show_progress=False)
-        self._store(model)
+        self._train(model, history)
