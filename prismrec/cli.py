@@ -122,6 +122,11 @@ def to_json(value: Any) -> str:
 
 MapOption = Annotated[list[str], typer.Option("--map", help="column role mapping, e.g. user_id=customer (repeatable)")]
 ParamOption = Annotated[list[str], typer.Option("--param", help="model parameter name=value (repeatable)")]
+DatasetOption = Annotated[str | None, typer.Option(help="named dataset, e.g. ml-100k (see 'prismrec datasets')")]
+InteractionsOption = Annotated[Path | None, typer.Option(help="or an interactions file")]
+ItemsOption = Annotated[Path | None, typer.Option(help="item file for --interactions")]
+ProtocolOption = Annotated[str, typer.Option(help=PROTOCOL_HELP)]
+ModelOption = Annotated[str | None, typer.Option(help="model name")]
 
 
 @app.command()
@@ -191,12 +196,12 @@ def recommend(
 @app.command()
 @friendly
 def evaluate(
-    dataset: Annotated[str | None, typer.Option(help="named dataset, e.g. ml-100k (see 'prismrec datasets')")] = None,
-    interactions: Annotated[Path | None, typer.Option(help="or an interactions file")] = None,
-    items: Annotated[Path | None, typer.Option(help="item file for --interactions")] = None,
-    protocol: Annotated[str, typer.Option(help=PROTOCOL_HELP)] = "temporal",
+    dataset: DatasetOption = None,
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    protocol: ProtocolOption = "temporal",
     config: Annotated[Path | None, typer.Option(help="pipeline TOML")] = None,
-    model: Annotated[str | None, typer.Option(help="model name")] = None,
+    model: ModelOption = None,
     param: ParamOption = [],  # noqa: B006
     map_: MapOption = [],  # noqa: B006
     k: Annotated[int, typer.Option("-k", "--k", min=1)] = 10,
@@ -245,12 +250,12 @@ def evaluate(
 @app.command()
 @friendly
 def tune(
-    dataset: Annotated[str | None, typer.Option(help="named dataset")] = None,
-    interactions: Annotated[Path | None, typer.Option(help="or an interactions file")] = None,
-    items: Annotated[Path | None, typer.Option(help="item file for --interactions")] = None,
-    protocol: Annotated[str, typer.Option(help=PROTOCOL_HELP)] = "temporal",
+    dataset: DatasetOption = None,
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    protocol: ProtocolOption = "temporal",
     config: Annotated[Path | None, typer.Option(help="pipeline TOML to start from")] = None,
-    model: Annotated[str | None, typer.Option(help="model name")] = None,
+    model: ModelOption = None,
     grid: Annotated[list[str], typer.Option(help="name=v1,v2,... (repeatable); all combinations are tried")] = [],  # noqa: B006
     param: ParamOption = [],  # noqa: B006
     map_: MapOption = [],  # noqa: B006
