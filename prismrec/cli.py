@@ -1,4 +1,4 @@
-"""The `prismrec` command: fit, recommend, evaluate, tune, datasets, demo.
+"""The `prismrec` command: fit, recommend, evaluate, tune, tradeoff, datasets, demo.
 
 Commands are thin: they call the library and print. A `PrismrecError` becomes a one-line message
 on stderr and exit code 1, never a traceback.
@@ -33,6 +33,7 @@ err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 PROTOCOL_HELP = "temporal (reference), random, leave-last-out or cold-items (see PROTOCOL.md)"
+TRADEOFF_RERANKERS = "mmr,dpp,calibrated,xquad,adaptive"
 MAIN_METRICS = ("ndcg", "recall", "precision", "hr", "mrr", "map", "coverage", "gini", "avgpop", "ild_genre", "novelty")
 
 
@@ -295,6 +296,52 @@ def tune(
         table.add_row(setting, f"{trial.evaluation[f'ndcg@{k}']:.4f}{mark}")
     out.print(table)
     out.print(metrics_table([(base.scorer.name, result.test.evaluation.summary)], k, "chosen setting on test"))
+
+
+@app.command()
+@friendly
+def tradeoff(
+    dataset: DatasetOption = None,
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    protocol: ProtocolOption = "temporal",
+    config: Annotated[Path | None, typer.Option(help="pipeline TOML (its scorer is fitted once)")] = None,
+    model: ModelOption = None,
+    param: ParamOption = [],  # noqa: B006
+    map_: MapOption = [],  # noqa: B006
+    rerankers: Annotated[str, typer.Option(help="comma-separated re-rankers to sweep")] = TRADEOFF_RERANKERS,
+    points: Annotated[int, typer.Option(min=2, help="knob values per re-ranker")] = 11,
+    stage: Annotated[str, typer.Option("--split", help="valid (choose settings) or test (report them)")] = "valid",
+    k: Annotated[int, typer.Option("-k", "--k", min=1)] = 10,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for tradeoff.csv, .png and .html")] = Path("tradeoff"),
+    as_json: Annotated[bool, typer.Option("--json", help="print the operating points as JSON")] = False,
+) -> None:
+    """Sweep each re-ranker's diversity knob: CSV, Pareto plots (PNG) and an HTML report of NDCG vs diversity."""
+    from prismrec.data.splits import split
+    from prismrec.evaluation.tradeoff import sweep
+    from prismrec.evaluation.tradeoff_report import operating_points, write_report
+    from prismrec.rerank.registry import reranker_class
+
+    cfg = pipeline_config(config, model, param)
+    if cfg.encoder is None:  # embedding ILD and vector-based re-rankers need item vectors; scores do not change
+        cfg = cfg.with_values({"encoder.model": "all-MiniLM-L6-v2"})
+    names = [name.strip() for name in rerankers.split(",") if name.strip()]
+    if not names:
+        raise ConfigError("--rerankers needs at least one re-ranker name, e.g. mmr,dpp")
+    for name in names:
+        reranker_class(name)  # unknown names fail before any data is loaded
+    data = load_named_or_files(dataset, interactions, items, map_)
+    parts = split(data.interactions, protocol)
+    result = sweep(cfg, data, parts, names, points, stage, k, lambda settings: track(list(settings), "re-ranking"))
+    title = f"{data.name} · {protocol} · {stage} · {cfg.scorer.name}"
+    paths = write_report(result, out_dir, title)
+    chosen = operating_points(result.frame)
+    if as_json:
+        out.print_json(to_json({"dataset": data.name, "split": stage, "files": {k: str(v) for k, v in paths.items()},
+                                "baseline": result.baseline.summary, "operating_points": chosen.to_dict("records")}))
+        return
+    out.print(chosen.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    out.print(f"wrote {paths['csv']}, {paths['png']}, {paths['html']}")
 
 
 @app.command()

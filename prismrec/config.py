@@ -10,9 +10,15 @@
     [history]
     half_life = 10.0     # recency weighting of each user's history at scoring time (events)
 
+    [rerank]             # optional: re-rank each user's top candidates for diversity
+    name = "mmr"         # a registered re-ranker (mmr, dpp, calibrated, xquad, ...)
+    lambda = 0.3         # its parameters; every re-ranker has one diversity knob
+
     [recommend]
     k = 10               # default list length
     exclude_seen = true  # never recommend what the user already has
+    candidates = 100     # top-scored items the re-ranker chooses from
+    order = "rerank"     # or "score": the re-ranker picks the items, they are shown by score
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import tomli_w
 
@@ -29,45 +35,90 @@ from prismrec.errors import ConfigError
 from prismrec.models import scorer_class
 from prismrec.params import param, params_to_dict, parse_params
 from prismrec.profiles.history import HistoryParams
+from prismrec.rerank.registry import reranker_class
 from prismrec.semantic.encoder import EncoderParams
 
-SECTIONS = ("scorer", "encoder", "history", "recommend")
+SECTIONS = ("scorer", "encoder", "history", "rerank", "recommend")
+NESTED = ("history", "recommend", "encoder", "rerank")  # `section.name=value` assignments
 
 
 @dataclass(frozen=True)
-class ScorerConfig:
-    """A registered model name and its typed parameters."""
+class ComponentConfig:
+    """A registered name (a model or a re-ranker) and its typed parameters."""
 
     name: str
     params: Any
+    label: ClassVar[str] = "model"
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        return scorer_class(name)
 
     @classmethod
-    def build(cls, name: str, values: dict[str, Any] | None = None) -> ScorerConfig:
-        params_type = scorer_class(name).Params
-        parsed = parse_params(params_type, values or {}, f"model '{name}'")
+    def build(cls, name: str, values: dict[str, Any] | None = None) -> Self:
+        params_type = cls.lookup(name).Params
+        owner = f"{cls.label} '{name}'"
+        parsed = parse_params(params_type, values or {}, owner)
         # Parse once more from the complete dict, so nested components are always in canonical form.
-        return cls(name, parse_params(params_type, params_to_dict(parsed), f"model '{name}'"))
+        return cls(name, parse_params(params_type, params_to_dict(parsed), owner))
 
-    def with_values(self, values: dict[str, Any]) -> ScorerConfig:
+    def with_values(self, values: dict[str, Any]) -> Self:
         """A copy with some parameters replaced (public names; strings are converted).
 
-        A dotted name such as `cf.lambda` sets a parameter of a nested component.
+        A dotted name such as `cf.lambda` sets a parameter of a nested component; `name` starts
+        another registered component from its defaults.
         """
+        if "name" in values:
+            fresh = type(self).build(str(values["name"]))
+            rest = {key: value for key, value in values.items() if key != "name"}
+            return fresh.with_values(rest) if rest else fresh
         merged = params_to_dict(self.params)
-        for name, value in values.items():
-            head, dot, rest = name.partition(".")
-            if dot and isinstance(merged.get(head), dict):
-                # A new model name starts that component from its own defaults.
-                merged[head] = {"name": value} if rest == "name" else {**merged[head], rest: value}
-            else:
-                merged[name] = value
-        return ScorerConfig.build(self.name, merged)
+        # Component names first (outer before inner), so a new component has its defaults before
+        # deeper names are applied to it.
+        names_first = sorted(values.items(), key=lambda kv: (not kv[0].endswith("name"), kv[0].count(".")))
+        for name, value in names_first:
+            _assign(merged, name, value)
+            if name.endswith(".name"):
+                merged = params_to_dict(type(self).build(self.name, merged).params)
+        return type(self).build(self.name, merged)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **params_to_dict(self.params)}
+
+
+def _assign(table: dict[str, Any], name: str, value: Any) -> None:
+    """Set a possibly dotted public name in nested parameter tables; `x.name` starts component x afresh."""
+    head, dot, rest = name.partition(".")
+    if dot and isinstance(table.get(head), dict):
+        if rest == "name":
+            table[head] = {"name": value}
+        else:
+            _assign(table[head], rest, value)
+    else:
+        table[name] = value
+
+
+class ScorerConfig(ComponentConfig):
+    """The scorer: a registered model and its parameters."""
+
+
+class RerankConfig(ComponentConfig):
+    """The re-ranker: a registered re-ranker and its parameters."""
+
+    label: ClassVar[str] = "re-ranker"
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        return reranker_class(name)
 
 
 @dataclass(frozen=True)
 class RecommendConfig:
     k: int = param(10, "default number of recommendations per user", min=1, max=10_000)
     exclude_seen: bool = param(True, "leave out items already in the user's history")
+    candidates: int = param(100, "top-scored items per user the re-ranker chooses from", min=1, max=100_000)
+    order: str = param("rerank", "order of a re-ranked list: as the re-ranker built it, or its items by score",
+                       choices=("rerank", "score"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,6 +129,7 @@ class PipelineConfig:
     recommend: RecommendConfig = dataclasses.field(default_factory=RecommendConfig)
     history: HistoryParams = dataclasses.field(default_factory=HistoryParams)
     encoder: EncoderParams | None = None
+    rerank: RerankConfig | None = None
 
     @classmethod
     def for_model(cls, name: str, values: dict[str, Any] | None = None) -> PipelineConfig:
@@ -96,7 +148,7 @@ class PipelineConfig:
             recommend = parse_params(RecommendConfig, data.get("recommend") or {}, "[recommend]")
             history = parse_params(HistoryParams, data.get("history") or {}, "[history]")
             encoder = parse_params(EncoderParams, data["encoder"], "[encoder]") if "encoder" in data else None
-            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder)
+            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder, _rerank(data.get("rerank")))
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -114,10 +166,10 @@ class PipelineConfig:
     def with_values(self, values: dict[str, Any]) -> PipelineConfig:
         """A copy with parameters replaced: `lambda=300` sets a scorer parameter, `history.half_life=5`
         or `recommend.k=20` a parameter of that section."""
-        sections: dict[str, dict[str, Any]] = {"scorer": {}, "history": {}, "recommend": {}, "encoder": {}}
+        sections: dict[str, dict[str, Any]] = {"scorer": {}, **{section: {} for section in NESTED}}
         for name, value in values.items():
             section, dot, rest = name.partition(".")
-            if dot and section in ("history", "recommend", "encoder"):
+            if dot and section in NESTED:
                 sections[section][rest] = value
             else:
                 sections["scorer"][name] = value
@@ -128,6 +180,7 @@ class PipelineConfig:
             parse_params(RecommendConfig, recommend, "[recommend]"),
             parse_params(HistoryParams, history, "[history]"),
             self._encoder_with(sections["encoder"]),
+            self._rerank_with(sections["rerank"]),
         )
 
     def _encoder_with(self, values: dict[str, Any]) -> EncoderParams | None:
@@ -136,15 +189,39 @@ class PipelineConfig:
         base = params_to_dict(self.encoder) if self.encoder is not None else {}
         return parse_params(EncoderParams, {**base, **values}, "[encoder]")
 
+    def _rerank_with(self, values: dict[str, Any]) -> RerankConfig | None:
+        if not values:
+            return self.rerank
+        if values.get("name") == "none":
+            return None
+        if self.rerank is None:
+            if "name" not in values:
+                raise ConfigError("no [rerank] section to change: set rerank.name first (e.g. rerank.name=mmr)")
+            return RerankConfig.build(str(values["name"])).with_values({k: v for k, v in values.items() if k != "name"})
+        return self.rerank.with_values(values)
+
     def to_dict(self) -> dict[str, Any]:
         data = {
-            "scorer": {"name": self.scorer.name, **params_to_dict(self.scorer.params)},
+            "scorer": self.scorer.to_dict(),
             "history": params_to_dict(self.history),
             "recommend": params_to_dict(self.recommend),
         }
         if self.encoder is not None:
             data["encoder"] = params_to_dict(self.encoder)
+        if self.rerank is not None:
+            data["rerank"] = self.rerank.to_dict()
         return data
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
+
+
+def _rerank(table: Any) -> RerankConfig | None:
+    """The [rerank] section: name = "<re-ranker>" and its parameters (absent = no re-ranking)."""
+    if table is None:
+        return None
+    values = dict(table) if isinstance(table, dict) else {}
+    name = values.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError("[rerank] needs name = \"<re-ranker>\" (e.g. \"mmr\")")
+    return RerankConfig.build(name, values)

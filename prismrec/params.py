@@ -12,7 +12,7 @@ import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from prismrec.errors import ConfigError
 
@@ -29,6 +29,7 @@ class Component:
 
     name: str
     values: tuple[tuple[str, Any], ...] = ()
+    label: ClassVar[str] = "model"
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, **dict(self.values)}
@@ -36,6 +37,26 @@ class Component:
     @classmethod
     def of(cls, name: str, **values: Any) -> Component:
         return cls(name, tuple(sorted(values.items())))
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        """The class registered under `name` (it has a `Params` dataclass)."""
+        from prismrec.models import scorer_class  # late: models import this module
+
+        return scorer_class(name)
+
+
+@dataclass(frozen=True)
+class RerankerComponent(Component):
+    """A nested re-ranker inside another re-ranker's parameters: `[rerank.inner]` with `name = "mmr"`."""
+
+    label: ClassVar[str] = "re-ranker"
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        from prismrec.rerank.registry import reranker_class  # late: re-rankers import this module
+
+        return reranker_class(name)
 
 
 def param(default: Any, help: str, min: float | None = None, max: float | None = None,
@@ -49,8 +70,8 @@ def public_name(field: dataclasses.Field) -> str:
 
 
 def _convert(raw: Any, kind: type, where: str) -> Any:
-    if kind is Component:
-        return _component(raw, where)
+    if isinstance(kind, type) and issubclass(kind, Component):
+        return _component(raw, where, kind)
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -81,18 +102,16 @@ def _convert(raw: Any, kind: type, where: str) -> Any:
     return str(raw)
 
 
-def _component(raw: Any, where: str) -> Component:
-    """A `Component` from a TOML table / dict with a name, or a bare model name; parameters checked."""
-    from prismrec.models import scorer_class  # late: models import this module
-
+def _component(raw: Any, where: str, kind: type[Component]) -> Component:
+    """A `kind` component from a TOML table / dict with a name, or a bare name; parameters checked."""
     if isinstance(raw, Component):
         raw = raw.as_dict()
     table = {"name": raw} if isinstance(raw, str) else dict(raw) if isinstance(raw, Mapping) else None
     if table is None or not isinstance(table.get("name"), str):
         raise ConfigError(f"{where}: expected a table with name = \"<model>\", got '{raw}'")
     name = table.pop("name")
-    params = parse_params(scorer_class(name).Params, table, f"{where} (model '{name}')")
-    return Component(name, tuple(sorted(params_to_dict(params).items())))
+    params = parse_params(kind.lookup(name).Params, table, f"{where} ({kind.label} '{name}')")
+    return kind(name, tuple(sorted(params_to_dict(params).items())))
 
 
 def parse_params(cls: type[P], values: Mapping[str, Any], owner: str) -> P:

@@ -1,11 +1,13 @@
 """The one recommendation path used by evaluation, the CLI and the service.
 
-Pipeline = scorer -> (later: blend, re-rank) -> filters (seen items, candidate set) -> top-K.
+Pipeline = scorer -> filters (seen items, candidate set) -> top-M candidates -> re-ranker (optional) -> top-K.
 A fitted pipeline is saved as a folder of `.npy`, `.json` and `.toml` files (no pickle).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Self
@@ -15,13 +17,16 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prismrec import __version__
-from prismrec.config import PipelineConfig
+from prismrec.config import PipelineConfig, RerankConfig
 from prismrec.data.schema import Catalog, IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
 from prismrec.explain import Explainer
 from prismrec.models import ItemSide, Scorer, scorer_class
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
+from prismrec.rerank.base import RerankContext, Reranker
+from prismrec.rerank.exposure import ExposureCounter
+from prismrec.rerank.registry import reranker_class
 from prismrec.semantic.embed import embed_catalog
 
 FORMAT_VERSION = 1
@@ -38,6 +43,9 @@ class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         self.scorer: Scorer = scorer_class(config.scorer.name)(config.scorer.params)
+        self.reranker: Reranker | None = None
+        if config.rerank is not None:
+            self.reranker = reranker_class(config.rerank.name)(config.rerank.params)
         self.user_ids: IdMap | None = None
         self.item_ids: IdMap | None = None
         self.history: sp.csr_matrix | None = None
@@ -60,12 +68,33 @@ class Pipeline:
                 config has an [encoder] section or the scorer reads text.
         """
         self.side = self._item_side(catalog, train.n_items)
+        if self.reranker is not None:
+            self.reranker.check(self.side)
         self.titles = [catalog.title(i) for i in range(len(catalog))] if catalog is not None else []
         self.scorer.fit(train, self.side)
         self.user_ids, self.item_ids = train.user_ids, train.item_ids
         self.history = history_matrix(train, self.config.history)
         self.popularity = train.item_counts()
+        if self.reranker is not None:
+            self.reranker.fit(self.history, self.side)
         return self
+
+    def with_rerank(self, rerank: RerankConfig | None, order: str | None = None) -> Pipeline:
+        """The same fitted scorer and histories with another re-ranker (None = plain top-K), fitted here.
+
+        Cheap: nothing of the scorer is copied; used to compare re-rankers and to honour a request's
+        diversity setting. `order` replaces `recommend.order` ("rerank" or "score") when given.
+        """
+        self._require_fitted()
+        assert self.history is not None
+        other = copy.copy(self)
+        config = self.config if order is None else self.config.with_values({"recommend.order": order})
+        other.config = dataclasses.replace(config, rerank=rerank)
+        other.reranker = None if rerank is None else reranker_class(rerank.name)(rerank.params)
+        if other.reranker is not None:
+            other.reranker.check(self.side)
+            other.reranker.fit(self.history, self.side)
+        return other
 
     def _item_side(self, catalog: Catalog | None, n_items: int) -> ItemSide:
         if catalog is not None and len(catalog) != n_items:
@@ -91,8 +120,11 @@ class Pipeline:
         candidates: np.ndarray | None = None,
         exclude_seen: bool | None = None,
         history: sp.csr_matrix | None = None,
+        exposure: ExposureCounter | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-K items for each user, scored in chunks that fit in memory.
+
+        With a re-ranker, each user's top `recommend.candidates` items are re-ranked into the K.
 
         Args:
             users: int[n] user indices.
@@ -101,6 +133,8 @@ class Pipeline:
             exclude_seen: drop items in the user's history (default from the config).
             history: optional CSR [n, n_items] of weighted histories to use instead of the fitted
                 ones (live events, or what-if histories); see `profiles.history`.
+            exposure: live exposure counts for a cross-user re-ranker (the service's counter); without
+                it each scoring chunk of users (all users of a call, up to SCORE_BUDGET cells) is one batch.
 
         Returns:
             (items int64[n, k], scores float32[n, k]), best first; -1 / NaN pad lists that run
@@ -120,6 +154,7 @@ class Pipeline:
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
         chunk = max(1, SCORE_BUDGET // max(n_items, 1))
         popular = self.popularity.astype(np.float32)
+        pool = k if self.reranker is None else min(max(k, self.config.recommend.candidates), n_items)
         for start in range(0, len(users), chunk):
             block_users = users[start : start + chunk]
             block_history = rows_of[start : start + chunk]
@@ -132,7 +167,12 @@ class Pipeline:
             if exclude_seen:
                 rows = np.repeat(np.arange(len(block_users)), np.diff(block_history.indptr))
                 block[rows, block_history.indices] = -np.inf
-            top_items, top_scores = top_k(block, k)
+            top_items, top_scores = top_k(block, pool)
+            if self.reranker is not None:
+                context = RerankContext(self.side, self.popularity, block_history, exposure)
+                top_items, top_scores = self.reranker.rerank(top_items, top_scores, context, k)
+                if self.config.recommend.order == "score":
+                    top_items, top_scores = by_score(top_items, top_scores)
             items[start : start + chunk] = top_items
             scores[start : start + chunk] = top_scores
         return items, scores
@@ -182,6 +222,10 @@ class Pipeline:
             np.save(directory / f"{name}.npy", array)
         for name, array in self.scorer.state().items():
             np.save(directory / "scorer" / f"{name}.npy", array)
+        if self.reranker is not None:
+            (directory / "rerank").mkdir(exist_ok=True)
+            for name, array in self.reranker.state().items():
+                np.save(directory / "rerank" / f"{name}.npy", array)
         return directory
 
     @classmethod
@@ -208,6 +252,10 @@ class Pipeline:
             categories = sparse_from_state("item_categories", arrays) if "item_categories.shape" in arrays else None
             pipeline.side = ItemSide(arrays.get("item_vectors"), categories, tuple(items["category_names"]))
             pipeline.scorer.restore(state, pipeline.history, pipeline.side)
+            if pipeline.reranker is not None:
+                pipeline.reranker.check(pipeline.side)
+                rerank_state = {p.stem: np.load(p, allow_pickle=False) for p in (directory / "rerank").glob("*.npy")}
+                pipeline.reranker.load_state(rerank_state)
         except (KeyError, ValueError, OSError) as error:
             raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error!r})") from None
         if pipeline.history.shape != (len(pipeline.user_ids), len(pipeline.item_ids)):
@@ -229,6 +277,12 @@ def lists_to_frame(
             "score": scores[filled],
         }
     )
+
+
+def by_score(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's chosen items sorted by score, best first (empty slots stay last)."""
+    order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1, kind="stable")
+    return np.take_along_axis(items, order, axis=1), np.take_along_axis(scores, order, axis=1)
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

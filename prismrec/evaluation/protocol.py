@@ -56,7 +56,7 @@ def run(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "te
     items, scores = pipeline.recommend(users, k, candidates=catalog)
     done = time.perf_counter()
     categories = dataset.catalog.category_matrix()[0] if any(dataset.catalog.categories) else None
-    evaluation = evaluate_lists(items, users, fit_part, truth, catalog, categories, k)
+    evaluation = evaluate_lists(items, users, fit_part, truth, catalog, categories, k, vectors=pipeline.side.vectors)
     return Run(config, stage, evaluation, fitted - started, done - fitted, pipeline, users, items, scores)
 
 
