@@ -71,14 +71,15 @@ def rerank(name: str, **values: Any) -> RerankConfig:
 def describe(setting: RerankConfig | None, order: str = "rerank") -> str:
     if setting is None:
         return "none"
-    values = setting.to_dict()
+    return _call(setting.to_dict()) + (", by score" if order == "score" else "")
+
+
+def _call(values: dict[str, Any]) -> str:
+    """name(param=value, ...) with nested re-rankers written the same way."""
     name = values.pop("name")
-    inner = values.pop("inner", None)
-    text = f"{name}(" + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
-    if inner is not None:
-        inner_name = inner.pop("name")
-        text += f", inner={inner_name}(" + ", ".join(f"{k}={v:g}" for k, v in inner.items()) + ")"
-    return text + ")" + (", by score" if order == "score" else "")
+    shown = [f"{k}={_call(dict(v)) if isinstance(v, dict) else format(v, 'g') if isinstance(v, float) else v}"
+             for k, v in values.items()]  # fmt: skip
+    return f"{name}(" + ", ".join(shown) + ")"
 
 
 Setting = tuple[RerankConfig | None, str]
@@ -163,25 +164,29 @@ def baselines_section(data: Any, parts: Split) -> list[str]:
 
 def points_grid() -> list[Setting]:
     grid: list[Setting] = []
-    for lam, cost, swaps in itertools.product((0.3, 0.4, 0.5), (1.0, 2.0, 3.0), (2, 4, 8)):
+    for lam, cost, swaps in itertools.product((0.2, 0.3, 0.4), (1.0, 2.0, 3.0, 5.0), (2, 4, 8, 12)):
         inner = {"name": "calibrated", "lambda": lam}
         grid.append((rerank("exposure", max_cost=cost, swaps=swaps, inner=inner), "score"))
-    for lam in (0.3, 0.5):
+    for lam in (0.2, 0.3, 0.4):
         grid.append((rerank("calibrated", lambda_=lam), "score"))
     return grid
 
 
-def choose(valid: list[Evaluation], base: Evaluation, max_loss: float, min_calibration_gain: float) -> int:
-    """The setting with the most coverage on valid within the NDCG budget and calibration requirement."""
-    def ok(e: Evaluation) -> bool:
-        loss = 1.0 - e["ndcg@10"] / base["ndcg@10"]
-        gain = 1.0 - e["miscalibration@10"] / base["miscalibration@10"]
-        return loss <= max_loss and gain >= min_calibration_gain
+def choose(valid: list[Evaluation], base: Evaluation, max_loss: float, min_coverage: float,
+           min_calibration_gain: float) -> int:  # fmt: skip
+    """The least lossy setting on valid that reaches the coverage and calibration gains within the budget."""
 
-    allowed = [i for i, e in enumerate(valid) if ok(e)]
+    def loss(e: Evaluation) -> float:
+        return 1.0 - e["ndcg@10"] / base["ndcg@10"]
+
+    def reaches(e: Evaluation) -> bool:
+        calibration_gain = 1.0 - e["miscalibration@10"] / base["miscalibration@10"]
+        return e["coverage@10"] >= min_coverage * base["coverage@10"] and calibration_gain >= min_calibration_gain
+
+    allowed = [i for i, e in enumerate(valid) if reaches(e) and loss(e) <= max_loss]
     if not allowed:
-        raise SystemExit(f"no setting within {max_loss:.0%} NDCG loss on valid")
-    return max(allowed, key=lambda i: valid[i]["coverage@10"])
+        raise SystemExit(f"no setting reaches the gains within {max_loss:.0%} NDCG loss on valid")
+    return min(allowed, key=lambda i: loss(valid[i]))
 
 
 def write_config(base: PipelineConfig, setting: RerankConfig, path: Path, note: str) -> None:
@@ -196,18 +201,20 @@ def points_section(data: Any, parts: Split) -> list[str]:
     grid = points_grid()
     valid_base = stages["valid"].score(None)
     valid = evaluate_all(stages["valid"], grid)
-    chosen = {"≤ 1%": choose(valid, valid_base, 0.01, 0.20), "≤ 5%": choose(valid, valid_base, 0.05, 0.20)}
+    chosen = {"≤ 1%": choose(valid, valid_base, 0.01, 1.5, 0.20), "≤ 5%": choose(valid, valid_base, 0.05, 2.0, 0.20)}
     base = stages["test"].score(None)
     lines = [
         f"Best pipeline (`configs/ml-100k-best.toml`, two-tower) on ml-100k temporal; {len(grid)} re-ranker settings",
         "searched on valid (exposure control over calibrated lists, calibrated alone; chosen items shown by",
-        "score); the one with the most coverage within each NDCG budget and ≥ 20% lower miscalibration on valid",
-        "is scored once on test against the un-reranked lists of the same fitted model.",
+        "score). For each budget, the least lossy setting on valid that reaches the gains asked of it (≤ 1%:",
+        "1.5× coverage and 20% lower miscalibration; ≤ 5%: 2× coverage and 20% lower miscalibration) is",
+        "scored once on test against the un-reranked lists of the same fitted model.",
         "",
-        "| lists | setting | NDCG@10 | Δ NDCG [95% CI] | change | Coverage@10 | × | miscalibration | change "
-        "| genre-ILD | embedding-ILD | long-tail share | novelty |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| un-reranked | – | {base['ndcg@10']:.4f} | – | – | {base['coverage@10']:.3f} | 1.00 "
+        "| lists | setting | valid: NDCG change, coverage ×, miscalibration change | test NDCG@10 "
+        "| Δ NDCG [95% CI] | change | Coverage@10 | × | miscalibration | change | genre-ILD | embedding-ILD "
+        "| long-tail share | novelty |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| un-reranked | – | – | {base['ndcg@10']:.4f} | – | – | {base['coverage@10']:.3f} | 1.00 "
         f"| {base['miscalibration@10']:.3f} | – | {base['ild_genre@10']:.3f} | {base['ild_embedding@10']:.3f} "
         f"| {base['longtail@10']:.3f} | {base['novelty@10']:.2f} |",
     ]
@@ -218,15 +225,17 @@ def points_section(data: Any, parts: Split) -> list[str]:
         test = stages["test"].score(setting, order)
         diff = paired_difference(test, base)
         low, high = diff.ci95
+        v = valid[index]
+        ratio = {key: v[f"{key}@10"] / valid_base[f"{key}@10"] for key in ("ndcg", "coverage", "miscalibration")}
+        on_valid = f"{ratio['ndcg'] - 1:+.1%}, {ratio['coverage']:.2f}×, {ratio['miscalibration'] - 1:+.0%}"
         lines.append(
-            f"| {budget} budget | {describe(setting, order)} | {test['ndcg@10']:.4f} "
+            f"| {budget} budget | {describe(setting, order)} | {on_valid} | {test['ndcg@10']:.4f} "
             f"| {diff.diff:+.4f} [{low:+.4f}, {high:+.4f}] | {diff.diff / base['ndcg@10']:+.1%} "
             f"| {test['coverage@10']:.3f} | {test['coverage@10'] / base['coverage@10']:.2f} "
             f"| {test['miscalibration@10']:.3f} | {test['miscalibration@10'] / base['miscalibration@10'] - 1:+.0%} "
             f"| {test['ild_genre@10']:.3f} | {test['ild_embedding@10']:.3f} | {test['longtail@10']:.3f} "
             f"| {test['novelty@10']:.2f} |"
         )
-        v = valid[index]
         note = (f"ml-100k operating point ({budget} NDCG@10 loss), chosen on valid by benchmarks/diversity.py: "
                 f"valid NDCG@10 {v['ndcg@10']:.4f} vs {valid_base['ndcg@10']:.4f} un-reranked, "
                 f"coverage {v['coverage@10']:.3f} vs {valid_base['coverage@10']:.3f}.")  # fmt: skip

@@ -464,3 +464,47 @@ def test_pipeline_passes_the_service_counter(log: tuple[Interactions, Catalog]) 
     batch, _ = pipeline.recommend(np.arange(20), 5)  # without a counter: one offline batch
     assert len(set(batch.ravel().tolist())) >= len(set(pipeline.with_rerank(None).recommend(np.arange(20), 5)[0]
                                                        .ravel().tolist()))  # fmt: skip
+
+
+def test_exposure_swaps_go_to_the_user_with_the_shorter_history() -> None:
+    # Two users with the same candidates and scores; item 2 is in nobody's list. Its raw cost is the
+    # same for both, but user 1 has 16 events against 1 (median 4 after fit): costs (1/4)^0.5 vs (16/4)^0.5.
+    items = np.array([[0, 1, 2], [0, 1, 2]], dtype=np.int64)
+    scores = np.array([[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]], dtype=np.float32)
+    history = sp.csr_matrix(np.array([[1.0] + [0.0] * 19, [1.0] * 16 + [0.0] * 4]))
+    reranker = Exposure(max_cost=2.0, swaps=1)
+    reranker.fit(sp.csr_matrix(np.array([[1.0] * 4 + [0.0] * 16])), ItemSide())
+    assert reranker.reference_events == 4.0
+    context = RerankContext(ItemSide(), np.zeros(20), history, None)
+    chosen, _ = reranker.rerank(items, scores, context, 2)
+    assert chosen.tolist() == [[0, 2], [0, 1]]  # the light user takes the unexposed item
+    heavy_only = Exposure(max_cost=2.0, swaps=1, activity=0.0)
+    heavy_only.fit(sp.csr_matrix(np.array([[1.0] * 4 + [0.0] * 16])), ItemSide())
+    chosen, _ = heavy_only.rerank(items, scores, context, 2)
+    assert chosen.tolist() == [[0, 2], [0, 1]]  # equal costs: ties go to the first row
+    # With the heavy user first, the activity weight decides the other way round than the tie rule.
+    chosen, _ = reranker.rerank(items, scores, RerankContext(ItemSide(), np.zeros(20), history[::-1], None), 2)
+    assert chosen.tolist() == [[0, 1], [0, 2]]
+    chosen, _ = heavy_only.rerank(items, scores, RerankContext(ItemSide(), np.zeros(20), history[::-1], None), 2)
+    assert chosen.tolist() == [[0, 2], [0, 1]]
+
+
+def test_exposure_state_keeps_the_reference_history_length() -> None:
+    reranker = Exposure()
+    reranker.fit(sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])), ItemSide())
+    restored = Exposure()
+    restored.load_state(reranker.state())
+    assert restored.reference_events == reranker.reference_events == 2.5
+
+
+def test_calibration_target_counts_each_history_item_once_or_by_recency() -> None:
+    from prismrec.rerank.calibrated import Calibrated
+
+    categories = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float64))
+    history = sp.csr_matrix(np.array([[0.25, 1.0, 0.0]]))  # item 0 old (weight 0.25), item 1 recent
+    context = RerankContext(ItemSide(categories=categories), np.zeros(3), history)
+    uniform = Calibrated(history_weights="uniform").prepare(context).targets
+    recency = Calibrated(history_weights="recency").prepare(context).targets
+    np.testing.assert_allclose(uniform, [[0.5, 0.5]])  # one item of each category
+    np.testing.assert_allclose(recency, [[0.25 / 1.25, 1.0 / 1.25]])
+    np.testing.assert_allclose(Calibrated().prepare(context).shares, [[1, 0], [0, 1], [0.5, 0.5]])

@@ -1,4 +1,4 @@
-"""Two-tower scorer: block structure, the text path for cold items, the logQ correction, BPR, state.
+"""Two-tower scorer: block structure, the text path for cold items, the logQ correction, BPR, state, calibration.
 
 The contract suite in test_models.py covers shapes, state round trip and determinism with the
 defaults; here small synthetic logs whose right answer is known check what the model learns.
@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
+from prismrec.errors import ConfigError
+from prismrec.evaluation.diversity import miscalibration
 from prismrec.models import ItemSide
-from prismrec.models.two_tower import TwoTower
+from prismrec.models.two_tower import TwoTower, _calibration_kl, _category_targets
 
 FAST = {"dim": 16, "hidden": 16, "batch_size": 32, "epochs": 30, "learning_rate": 0.01}
 
@@ -87,10 +90,10 @@ def test_a_new_history_is_scored_without_refitting() -> None:
     assert scores[8:].min() > scores[:8].max()
 
 
-def skewed_log(seed: int = 0, per_group: int = 50, n_users: int = 300) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Three taste groups of `per_group` items; within a group item k is chosen with probability ∝ 1/(k+1).
+def grouped_log(seed: int, per_group: int, n_users: int, takes: tuple[int, ...]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Three groups of `per_group` items; user u takes takes[j] items from group (u + j) mod 3.
 
-    Each user takes 8 items without replacement from its group (user u is in group u mod 3).
+    Within a group item k is chosen with probability ∝ 1/(k+1), without replacement.
 
     Returns:
         (binary CSR [n_users, 3 * per_group], int[n_items] item groups).
@@ -99,9 +102,15 @@ def skewed_log(seed: int = 0, per_group: int = 50, n_users: int = 300) -> tuple[
     weights = 1.0 / np.arange(1, per_group + 1)
     dense = np.zeros((n_users, 3 * per_group), dtype=np.float32)
     for u in range(n_users):
-        picked = rng.choice(per_group, size=8, replace=False, p=weights / weights.sum())
-        dense[u, (u % 3) * per_group + picked] = 1.0
+        for offset, count in enumerate(takes):
+            picked = rng.choice(per_group, size=count, replace=False, p=weights / weights.sum())
+            dense[u, ((u + offset) % 3) * per_group + picked] = 1.0
     return sp.csr_matrix(dense), np.repeat(np.arange(3), per_group)
+
+
+def skewed_log(seed: int = 0, per_group: int = 50, n_users: int = 300) -> tuple[sp.csr_matrix, np.ndarray]:
+    """One taste group per user (u mod 3), 8 items each."""
+    return grouped_log(seed, per_group, n_users, (8,))
 
 
 def top10_unseen(model: TwoTower, history: sp.csr_matrix) -> np.ndarray:
@@ -165,3 +174,75 @@ def test_state_round_trip_of_the_variants(values: dict[str, object]) -> None:
     np.testing.assert_array_equal(restored.score(users), model.score(users))
     again = TwoTower(model.params).fit_matrix(history, side)
     np.testing.assert_array_equal(again.score(users), model.score(users))
+
+
+def one_hot_categories(groups: np.ndarray) -> sp.csr_matrix:
+    """0/1 CSR [n_items, n_groups]: each item in the category of its group."""
+    return sp.csr_matrix((np.ones(len(groups)), (np.arange(len(groups)), groups)))
+
+
+def two_interest_log(seed: int = 0, per_group: int = 20, n_users: int = 300) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Two taste groups per user: 5 items from group u mod 3 and 5 from the next group."""
+    return grouped_log(seed, per_group, n_users, (5, 5))
+
+
+@pytest.mark.parametrize("values", [{"calibration": 0.0}, {"calibration": 0.0, "calibration_sharpness": 4.0}])
+def test_zero_calibration_reproduces_the_plain_training(values: dict[str, float]) -> None:
+    history, groups = skewed_log(seed=3)
+    vectors = group_vectors(groups)
+    params = {**FAST, "epochs": 3}
+    plain = TwoTower(**params).fit_matrix(history, ItemSide(vectors=vectors))
+    zero = TwoTower(**params, **values).fit_matrix(
+        history, ItemSide(vectors=vectors, categories=one_hot_categories(groups))
+    )
+    np.testing.assert_array_equal(zero.item_embeddings, plain.item_embeddings)
+    np.testing.assert_array_equal(zero.item_bias, plain.item_bias)
+    np.testing.assert_array_equal(zero.losses, plain.losses)
+
+
+def test_calibration_term_is_the_kl_of_the_history_mix_from_the_softmax_mix() -> None:
+    # items 0, 1 in category 0, item 2 in both, item 3 in none; user 2 has only the uncategorised item
+    categories = sp.csr_matrix(np.array([[1, 0], [1, 0], [1, 1], [0, 0]], dtype=np.float32))
+    history = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 1, 1], [0, 0, 0, 1]], dtype=np.float32))
+    share, target = _category_targets(history, categories)
+    np.testing.assert_allclose(share, [[1, 0], [1, 0], [0.5, 0.5], [0, 0]])
+    np.testing.assert_allclose(target, [[0.75, 0.25], [0.75, 0.25], [0, 0]])
+
+    logits = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -np.inf], [0.0, 3.0, 1.0]], dtype=np.float32)
+    positives = np.array([0, 2, 3])  # the batch positives, one per row; rows belong to users 0, 1, 2
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    predicted = 0.99 * softmax @ share[positives] + 0.01 * target
+    expected = np.mean([np.sum(target[k] * np.log(target[k] / predicted[k])) for k in (0, 1)])  # user 2 left out
+    kl = _calibration_kl(torch.from_numpy(logits), torch.from_numpy(share[positives]), torch.from_numpy(target))
+    assert float(kl) == pytest.approx(expected, rel=1e-5)
+
+
+def test_calibration_brings_the_top_10_category_mix_to_the_history_mix() -> None:
+    """Users with two interests (half their items from each of two groups).
+
+    The plain model's lists let popular items of the third group, which the user never touched, into
+    the top 10; a large calibration weight pushes the softmax mass back onto the user's own groups, and
+    the lists follow: the mean miscalibration (Steck's KL of the history mix from the list mix) falls.
+    """
+    history, groups = two_interest_log()
+    categories = one_hot_categories(groups)
+    side = ItemSide(vectors=group_vectors(groups, seed=7), categories=categories)
+    params = {**FAST, "batch_size": 64, "epochs": 20}
+    kl = {}
+    for weight in (0.0, 20.0):
+        model = TwoTower(**params, calibration=weight).fit_matrix(history, side)
+        kl[weight] = float(miscalibration(top10_unseen(model, history), history, categories).mean())
+    assert kl[0.0] > 0.1, kl  # about 0.15
+    assert kl[20.0] < 0.5 * kl[0.0], kl  # about 0.03
+
+
+@pytest.mark.parametrize(
+    ("values", "categories", "message"),
+    [({"loss": "bpr"}, True, "softmax loss only"), ({}, False, "catalogue has none")],
+)
+def test_calibration_errors(values: dict[str, object], categories: bool, message: str) -> None:
+    history, groups = skewed_log(seed=4)
+    side = ItemSide(vectors=group_vectors(groups), categories=one_hot_categories(groups) if categories else None)
+    with pytest.raises(ConfigError, match=message):
+        TwoTower(**FAST, **values, calibration=1.0).fit_matrix(history, side)

@@ -41,6 +41,13 @@ def embedding_ild(recommended: np.ndarray, vectors: np.ndarray, chunk: int = 204
     return out
 
 
+def category_shares(categories: sp.csr_matrix) -> sp.csr_matrix:
+    """float64 CSR [n_items, n_categories]: p(c|i) = 1/|G_i| on item i's categories G_i (zero rows without any)."""
+    categories = sp.csr_matrix(categories != 0, dtype=np.float64)
+    size = np.asarray(categories.sum(axis=1)).ravel()
+    return sp.csr_matrix(sp.diags(np.divide(1.0, size, out=np.zeros_like(size), where=size > 0)) @ categories)
+
+
 def category_distribution(rows: sp.csr_matrix, categories: sp.csr_matrix) -> np.ndarray:
     """float64[n_rows, n_categories]: Steck's p(c|u) = sum_i w_ui p(c|i) / sum_i w_ui.
 
@@ -51,12 +58,10 @@ def category_distribution(rows: sp.csr_matrix, categories: sp.csr_matrix) -> np.
         rows: CSR [n_rows, n_items] of weights w_ui (e.g. a user's history).
         categories: 0/1 CSR [n_items, n_categories].
     """
-    categories = sp.csr_matrix(categories, dtype=np.float64)
-    size = np.asarray(categories.sum(axis=1)).ravel()
-    per_item = sp.diags(np.divide(1.0, size, out=np.zeros_like(size), where=size > 0)) @ categories
+    per_item = category_shares(categories)
     rows = sp.csr_matrix(rows, dtype=np.float64)
-    mass = np.asarray(rows @ per_item.toarray())
-    weight = rows @ (size > 0).astype(np.float64)
+    mass = np.asarray((rows @ per_item).todense())
+    weight = rows @ (np.diff(per_item.indptr) > 0).astype(np.float64)
     return np.divide(mass, weight[:, None], out=np.zeros_like(mass), where=weight[:, None] > 0)
 
 

@@ -32,8 +32,18 @@ into its own query. Losses (tau = `temperature`, beta_i = b_i / tau the offset i
   the scores learn log p(i|u) - log q_i (a PMI-like score that favours niche items); with it they
   estimate the full-softmax log p(i|u) up to a per-user constant. Columns that are items of row k's
   user (duplicates of its positive included) are masked out: they are not negatives.
+  With `calibration` = lambda > 0 the loss becomes cross_entropy + lambda · mean_k KL(t_k || r~_k), a
+  calibration term (Steck 2018): t_k float[n_categories] is the category distribution of row k's
+  user's whole train history (sum over its items of p(c|i) = 1/|G_i| for each of item i's categories
+  G_i, normalised to sum 1); r_k = sum_j softmax_j(sigma · (p_k · e_j / tau + beta_j) - log q_j) p(c|j)
+  is the category distribution that softmax puts on the batch positives (same mask and correction: an
+  estimate of the full-catalogue one), r~_k = (1 - 0.01) r_k + 0.01 t_k. With sigma =
+  `calibration_sharpness` = 1 the softmax is the loss's own; sigma > 1 tempers it toward the top of the
+  ranking, which is what a top-K list shows (the untempered softmax spreads over many more than K
+  items). Users without categorised train items are left out of the mean.
 - "bpr": one uniformly sampled negative per event, loss -log sigmoid(s_pos - s_neg) with
-  s = p · e / tau + beta (events whose negative is in the user's history are skipped).
+  s = p · e / tau + beta (events whose negative is in the user's history are skipped). `calibration`
+  applies to the softmax loss only.
 
 The fitted state is numpy only: `item_embeddings` float32[n_items, dim], `item_bias` float32[n_items]
 (with `item_bias`) and `user.in.weight` ... (with `user_mlp`); scoring uses only these arrays.
@@ -47,9 +57,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.errors import ConfigError
+from prismrec.evaluation.diversity import category_distribution, category_shares
 from prismrec.models.base import Scorer
 from prismrec.params import param
 
+# Share of the target mixed into the predicted category distribution, so the KL stays finite (Steck 2018).
+CALIBRATION_MIX = 0.01
 # Intra-op threads while training (restored afterwards). One: on ml-100k two threads fit in 29 s
 # against 39 s on a quiet 2-core machine, but on a busy one their OpenMP barriers stall (a fit took
 # 561 s against 38 s with one thread at the same load), and many steps here are too small to split.
@@ -70,6 +84,12 @@ class TwoTowerParams:
     item_ids: bool = param(True, "add a trainable ID embedding (kept zero for items without train events)")
     item_bias: bool = param(True, "learn a per-item score offset; items without train events get the mean")
     user_mlp: bool = param(False, "pass the user's mean history embedding through a residual MLP")
+    calibration: float = param(
+        0.0, "weight of the KL calibration term on the item categories (softmax loss; 0 = off)", min=0.0
+    )
+    calibration_sharpness: float = param(
+        1.0, "multiplies the scores in the calibration term (> 1: the category mix of the ranking's top)", min=1.0
+    )
     max_history: int = param(50, "most history items sampled to build the user side of a train event", min=1)
     seed: int = param(42, "random seed (initial weights and sampling)")
 
@@ -96,6 +116,16 @@ class TwoTower(Scorer):
         import torch
 
         p = self.params
+        if p.calibration > 0 and p.loss != "softmax":
+            raise ConfigError(
+                f"model 'two-tower': calibration applies to the softmax loss only (got loss = {p.loss}); "
+                "set loss = softmax or calibration = 0"
+            )
+        if p.calibration > 0 and self.side.categories is None:
+            raise ConfigError(
+                "model 'two-tower': calibration needs item categories but the catalogue has none; "
+                "give an items file with categories or set calibration = 0"
+            )
         history = history.tocsr().astype(np.float32)
         history.sort_indices()
         threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
@@ -131,6 +161,10 @@ class TwoTower(Scorer):
         optimiser = torch.optim.AdamW(towers.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay,
                                       foreach=True)  # fmt: skip
         log_q = torch.from_numpy(np.log(np.maximum(counts, 1.0) / max(counts.sum(), 1.0)).astype(np.float32))
+        shares = None  # (p(c|i) float32[n_items, C], user history distributions float32[n_users, C])
+        if p.calibration > 0:
+            assert self.side.categories is not None
+            shares = tuple(torch.from_numpy(a) for a in _category_targets(history, self.side.categories))
 
         degree = np.diff(history.indptr)
         users = np.repeat(np.arange(history.shape[0]), degree)
@@ -165,14 +199,18 @@ class TwoTower(Scorer):
                 profile = towers.user(F.normalize(torch.sparse.mm(pick, embeddings), dim=1))  # [B, dim]
                 pos = torch.from_numpy(positives)
                 if p.loss == "softmax":
-                    logits = profile @ embeddings[torch.from_numpy(local[positives])].T / p.temperature  # [B, B]
-                    logits = logits + towers.beta(pos)[None, :]
-                    if p.logq:
-                        logits = logits - log_q[pos][None, :]
+                    scores = profile @ embeddings[torch.from_numpy(local[positives])].T / p.temperature  # [B, B]
+                    scores = scores + towers.beta(pos)[None, :]
+                    correction = log_q[pos][None, :] if p.logq else torch.zeros(1, len(batch))
                     seen = np.asarray(history[b_users][:, positives].todense()) > 0
                     np.fill_diagonal(seen, False)
-                    logits = logits.masked_fill(torch.from_numpy(seen), float("-inf"))
+                    mask = torch.from_numpy(seen)
+                    logits = (scores - correction).masked_fill(mask, float("-inf"))
                     loss = F.cross_entropy(logits, torch.arange(len(batch)))
+                    if shares is not None:
+                        tempered = (p.calibration_sharpness * scores - correction).masked_fill(mask, float("-inf"))
+                        kl = _calibration_kl(tempered, shares[0][pos], shares[1][torch.from_numpy(b_users)])
+                        loss = loss + p.calibration * kl
                 else:
                     neg = torch.from_numpy(negatives)
                     s_pos = (profile * embeddings[torch.from_numpy(local[positives])]).sum(1) / p.temperature
@@ -255,6 +293,36 @@ def _sample_context(
     valid = np.isfinite(np.take_along_axis(keys, chosen, axis=1))
     positions = history.indptr[users][:, None] + np.where(valid, chosen, 0)
     return np.where(valid, history.indices[positions], 0).astype(np.int64), valid
+
+
+def _category_targets(history: sp.csr_matrix, categories: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(p(c|i) float32[n_items, n_categories], each user's history distribution float32[n_users, n_categories]).
+
+    Both as in `evaluation.diversity` (Steck 2018): zero rows for items without categories and users
+    without categorised items.
+    """
+    share = category_shares(categories).toarray().astype(np.float32)
+    return share, category_distribution(history, categories).astype(np.float32)
+
+
+def _calibration_kl(logits: Any, share: Any, target: Any) -> Any:
+    """Mean over the rows with a target of KL(t_k || (1 - mix) r_k + mix t_k), a torch scalar.
+
+    r_k = sum_j softmax(logits_k)_j p(c|j) is the category distribution the softmax of row k predicts.
+
+    Args:
+        logits: float32[B, B] logits over the batch positives (masked columns -inf).
+        share: float32[B, n_categories] p(c|j) of the batch positives.
+        target: float32[B, n_categories] t_k, the history category distribution of row k's user
+            (zero rows are left out).
+    """
+    import torch
+
+    predicted = (1.0 - CALIBRATION_MIX) * (torch.softmax(logits, dim=1) @ share) + CALIBRATION_MIX * target
+    tiny = torch.finfo(predicted.dtype).tiny
+    kl = (target * (torch.log(target.clamp_min(tiny)) - torch.log(predicted.clamp_min(tiny)))).sum(dim=1)
+    has_target = (target.sum(dim=1) > 0).to(kl.dtype)
+    return (kl * has_target).sum() / has_target.sum().clamp(min=1.0)
 
 
 def _towers(vectors: np.ndarray, p: TwoTowerParams, has_events: np.ndarray) -> Any:

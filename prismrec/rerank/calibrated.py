@@ -1,7 +1,8 @@
 """Calibrated re-ranking (Steck 2018): the list's category mix follows the user's history.
 
-p(c|u): the category distribution of the user's weighted history (each item spreads its weight
-evenly over its categories); q(c|list) the same over the chosen items. Greedy steps maximise
+p(c|u): the category distribution of the user's history (each item spreads its weight evenly over
+its categories; every item counts once, or by its recency weight with history_weights = "recency");
+q(c|list) the same over the chosen items. Greedy steps maximise
 
     (1 - λ) · Σ_{i in list} r_i - λ · KL(p || q~),   q~ = (1 - α) q + α p  (α small keeps KL finite),
 
@@ -26,6 +27,8 @@ class CalibratedParams:
     lambda_: float = param(0.5, "calibration weight: 0 keeps the score order", min=0.0, max=1.0)
     alpha: float = param(0.01, "share of the history mixed into the list distribution (keeps KL finite)",
                          min=1e-6, max=1.0)  # fmt: skip
+    history_weights: str = param("uniform", "target mix: every history item once (Steck), or by recency weight",
+                                 choices=("uniform", "recency"))  # fmt: skip
 
 
 class Calibrated(CategoryReranker):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from prismrec.evaluation.diversity import category_distribution
+from prismrec.evaluation.diversity import category_distribution, category_shares
 from prismrec.rerank.base import ListReranker, RerankContext
 
 
@@ -26,15 +26,23 @@ class CategoryShares:
         self._source: object | None = None
         self._shares = np.zeros((0, 0))
 
-    def targets(self, context: RerankContext) -> CategoryTargets:
-        """The shares and each batch row's history distribution p(c|u)."""
+    def targets(self, context: RerankContext, uniform: bool = False) -> CategoryTargets:
+        """The shares and each batch row's history distribution p(c|u).
+
+        Args:
+            context: the batch.
+            uniform: every history item counts once (Steck 2018) instead of by its recency weight.
+        """
         categories = context.side.categories
         assert categories is not None
         if categories is not self._source:
-            counts = np.asarray(categories.sum(axis=1), dtype=np.float64)
-            self._shares = categories.toarray().astype(np.float64) / np.maximum(counts, 1.0)
+            self._shares = category_shares(categories).toarray()
             self._source = categories
-        return CategoryTargets(self._shares, category_distribution(context.history, categories))
+        history = context.history
+        if uniform:
+            history = history.copy()
+            history.data[:] = 1.0
+        return CategoryTargets(self._shares, category_distribution(history, categories))
 
 
 class CategoryReranker(ListReranker):
@@ -49,4 +57,4 @@ class CategoryReranker(ListReranker):
         return {"categories"}
 
     def prepare(self, context: RerankContext) -> CategoryTargets:
-        return self.shares.targets(context)
+        return self.shares.targets(context, getattr(self.params, "history_weights", "recency") == "uniform")
