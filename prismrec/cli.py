@@ -1,4 +1,4 @@
-"""The `prismrec` command: fit, recommend, evaluate, tune, tradeoff, datasets, demo.
+"""The `prismrec` command: fit, recommend, evaluate, tune, tradeoff, datasets, demo, serve, keys.
 
 Commands are thin: they call the library and print. A `PrismrecError` becomes a one-line message
 on stderr and exit code 1, never a traceback.
@@ -414,6 +414,40 @@ def demo(
         rec = f"{'✓ ' if item in held else '  '}{catalog.title(item)}" if item >= 0 else ""
         table.add_row(seen, rec, reasons[row] if row < len(reasons) else "")
     out.print(table)
+
+
+keys = typer.Typer(help="API keys of the service (stored hashed in its SQLite file).", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+
+@keys.command("create")
+@friendly
+def keys_create(
+    db: Annotated[Path, typer.Option(help="the service's SQLite file (created if missing)")],
+    name: Annotated[str, typer.Option(help="a label for the key")] = "default",
+) -> None:
+    """Create an API key and print it (alone, once: only its hash is stored)."""
+    from prismrec.serving.store import Store
+
+    typer.echo(Store(db).create_key(name))
+
+
+@app.command()
+@friendly
+def serve(
+    model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec fit'")],
+    db: Annotated[Path, typer.Option(help="SQLite file for events, item changes and API keys")] = Path("prismrec.db"),
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve recommendations over HTTP (FastAPI on uvicorn): /v1/users/{id}/recommendations, /v1/events, ..."""
+    import uvicorn
+
+    from prismrec.serving.app import create_app
+
+    with step(f"loading {model_dir}"):
+        service = create_app(model_dir, db)
+    uvicorn.run(service, host=host, port=port, log_config=None, access_log=False, workers=1)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Self
 
@@ -24,10 +25,12 @@ from prismrec.explain import Explainer
 from prismrec.models import ItemSide, Scorer, scorer_class
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
+from prismrec.profiles.interests import mean_profile
 from prismrec.rerank.base import RerankContext, Reranker
 from prismrec.rerank.exposure import ExposureCounter
 from prismrec.rerank.registry import reranker_class
-from prismrec.semantic.embed import embed_catalog
+from prismrec.semantic.embed import catalog_texts, embed_catalog
+from prismrec.semantic.encoder import TextEncoder, make_encoder
 
 FORMAT_VERSION = 1
 SCORE_BUDGET = 64 * 1024 * 1024  # scores held at once (float32 cells) while ranking in chunks
@@ -52,6 +55,11 @@ class Pipeline:
         self.popularity: np.ndarray | None = None
         self.side = ItemSide()
         self.titles: list[str] = []
+        self.texts: list[str] = []  # what the encoder read per item (to encode items added later alike)
+        self.scored_items = 0  # items the scorer knows; items added after the fit are scored by text
+        self.fitted_at = 0.0  # Unix seconds
+        self._encoder: TextEncoder | None = None
+        self._explainer: Explainer | None = None
 
     @classmethod
     def from_config(cls, config: PipelineConfig | str | Path) -> Pipeline:
@@ -71,7 +79,10 @@ class Pipeline:
         if self.reranker is not None:
             self.reranker.check(self.side)
         self.titles = [catalog.title(i) for i in range(len(catalog))] if catalog is not None else []
+        self.texts = catalog_texts(catalog, self.config.encoder) if catalog is not None and self.config.encoder else []
         self.scorer.fit(train, self.side)
+        self.scored_items = train.n_items
+        self.fitted_at = time.time()
         self.user_ids, self.item_ids = train.user_ids, train.item_ids
         self.history = history_matrix(train, self.config.history)
         self.popularity = train.item_counts()
@@ -158,7 +169,7 @@ class Pipeline:
         for start in range(0, len(users), chunk):
             block_users = users[start : start + chunk]
             block_history = rows_of[start : start + chunk]
-            block = self.scorer.score(block_users, block_history)
+            block = self._score(block_users, block_history)
             cold = np.diff(block_history.indptr) == 0
             if cold.any():
                 block[cold] = popular
@@ -177,6 +188,62 @@ class Pipeline:
             scores[start : start + chunk] = top_scores
         return items, scores
 
+    def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """float32[n, n_items]: the scorer's scores, then the text scores of items added after the fit."""
+        known = self.scorer.score(users, history[:, : self.scored_items])
+        extra = self.popularity.shape[0] - self.scored_items if self.popularity is not None else 0
+        if extra == 0:
+            return known
+        return np.hstack([known, self._added_item_scores(history, known)])
+
+    def _added_item_scores(self, history: sp.csr_matrix, known: np.ndarray) -> np.ndarray:
+        """float32[n, n_added]: items added after the fit, placed among the known scores by text.
+
+        The cosine of the user's history profile with each item, standardised against the user's
+        cosines to the known items and mapped onto the user's known-score scale (mean + std · z).
+        Users without history, or a pipeline without item vectors, give the lowest known score.
+        """
+        n_known = self.scored_items
+        low = np.nanmin(np.where(np.isfinite(known), known, np.nan), axis=1, keepdims=True)
+        added = np.repeat(np.nan_to_num(low, nan=0.0), self.popularity.shape[0] - n_known, axis=1)
+        vectors = self.side.vectors
+        if vectors is None:
+            return added.astype(np.float32)
+        profiles = mean_profile(history, vectors)
+        cosine = profiles @ vectors.T  # [n, n_items]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = (cosine[:, n_known:] - cosine[:, :n_known].mean(1, keepdims=True)) / cosine[:, :n_known].std(
+                1, keepdims=True
+            )
+            mapped = known.mean(1, keepdims=True) + known.std(1, keepdims=True) * z
+        has_profile = np.abs(profiles).sum(axis=1) > 0
+        return np.where(has_profile[:, None] & np.isfinite(mapped), mapped, added).astype(np.float32)
+
+    def add_item(self, item_id: str, text: str, title: str, categories: tuple[str, ...] = ()) -> int:
+        """Append an item the fitted scorer has not seen; it is scored by its text until the next fit.
+
+        Returns its item index. Needs an [encoder] section (the item is placed by its text vector).
+        """
+        self._require_fitted()
+        assert self.item_ids is not None and self.history is not None and self.popularity is not None
+        if self.config.encoder is None or self.side.vectors is None:
+            raise ConfigError("this pipeline has no [encoder]: new items can only be recommended after a refit")
+        if self._encoder is None:
+            self._encoder = make_encoder(self.config.encoder, corpus=self.texts)
+        vector = self._encoder.encode([text]).astype(np.float32)
+        index = len(self.item_ids)
+        self.item_ids = IdMap([*self.item_ids.ids, item_id])
+        self.titles = [*self.titles, title]
+        self.texts = [*self.texts, text]
+        self.popularity = np.append(self.popularity, 0)
+        history = self.history.tocsr(copy=True)
+        history.resize((history.shape[0], index + 1))
+        self.history = history
+        categories_matrix, names = append_categories(self.side.categories, self.side.category_names, categories, index)
+        self.side = ItemSide(np.vstack([self.side.vectors, vector]), categories_matrix, tuple(names))
+        self._explainer = None
+        return index
+
     def recommend_frame(
         self, user_ids: list[str] | None = None, k: int | None = None, explain: bool = False
     ) -> pd.DataFrame:
@@ -194,10 +261,19 @@ class Pipeline:
         """A reason for every recommended item: users int[n], items int[n, k] (-1 = empty slot)."""
         self._require_fitted()
         assert self.history is not None and self.item_ids is not None
-        titles = self.titles or [str(i) for i in self.item_ids.ids]
-        train = self.history.copy()
-        train.data[:] = 1.0
-        return Explainer(titles, self.side, train).reasons(self.history[np.asarray(users)], items)
+        return self.explainer.reasons(self.history[np.asarray(users)], items)
+
+    @property
+    def explainer(self) -> Explainer:
+        """The explainer over the current items and fitted histories (built once)."""
+        self._require_fitted()
+        assert self.history is not None and self.item_ids is not None
+        if self._explainer is None:
+            titles = self.titles or [str(i) for i in self.item_ids.ids]
+            train = self.history.copy()
+            train.data[:] = 1.0
+            self._explainer = Explainer(titles, self.side, train)
+        return self._explainer
 
     def save(self, directory: str | Path) -> Path:
         """Write the fitted pipeline to a folder (created if needed)."""
@@ -206,8 +282,10 @@ class Pipeline:
         directory = Path(directory)
         (directory / "scorer").mkdir(parents=True, exist_ok=True)
         (directory / "config.toml").write_text(self.config.to_toml(), encoding="utf-8")
+        if self.scored_items != len(self.item_ids):
+            raise PrismrecError("items were added after the fit: refit the pipeline before saving it")
         meta = {"format": FORMAT_VERSION, "prismrec": __version__, "scorer": self.scorer.name,
-                "n_users": len(self.user_ids), "n_items": len(self.item_ids)}  # fmt: skip
+                "n_users": len(self.user_ids), "n_items": len(self.item_ids), "fitted_at": self.fitted_at}  # fmt: skip
         (directory / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         (directory / "user_ids.json").write_text(json.dumps(list(self.user_ids.ids)), encoding="utf-8")
         (directory / "item_ids.json").write_text(json.dumps(list(self.item_ids.ids)), encoding="utf-8")
@@ -216,7 +294,7 @@ class Pipeline:
             arrays["item_vectors"] = self.side.vectors
         if self.side.categories is not None:
             arrays.update(sparse_state("item_categories", self.side.categories))
-        items = {"titles": self.titles, "category_names": list(self.side.category_names)}
+        items = {"titles": self.titles, "texts": self.texts, "category_names": list(self.side.category_names)}
         (directory / "items.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         for name, array in arrays.items():
             np.save(directory / f"{name}.npy", array)
@@ -249,6 +327,9 @@ class Pipeline:
             pipeline.item_ids = IdMap(json.loads((directory / "item_ids.json").read_text(encoding="utf-8")))
             items = json.loads((directory / "items.json").read_text(encoding="utf-8"))
             pipeline.titles = items["titles"]
+            pipeline.texts = items.get("texts", [])
+            pipeline.fitted_at = float(meta.get("fitted_at", 0.0))
+            pipeline.scored_items = len(pipeline.item_ids)
             categories = sparse_from_state("item_categories", arrays) if "item_categories.shape" in arrays else None
             pipeline.side = ItemSide(arrays.get("item_vectors"), categories, tuple(items["category_names"]))
             pipeline.scorer.restore(state, pipeline.history, pipeline.side)
@@ -277,6 +358,20 @@ def lists_to_frame(
             "score": scores[filled],
         }
     )
+
+
+def append_categories(
+    matrix: sp.csr_matrix | None, names: tuple[str, ...], labels: tuple[str, ...], n_items: int
+) -> tuple[sp.csr_matrix | None, tuple[str, ...]]:
+    """The 0/1 item-category matrix [n_items + 1, n'] with one more item row; new labels add columns."""
+    if matrix is None and not labels:
+        return None, names
+    columns = list(names) + [label for label in dict.fromkeys(labels) if label not in names]
+    grown = sp.csr_matrix(matrix if matrix is not None else (n_items, 0), dtype=np.float32)
+    grown.resize((n_items, len(columns)))
+    picked = sorted({columns.index(label) for label in labels})
+    row = sp.csr_matrix((np.ones(len(picked), np.float32), ([0] * len(picked), picked)), shape=(1, len(columns)))
+    return sp.vstack([grown, row]).tocsr(), tuple(columns)
 
 
 def by_score(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

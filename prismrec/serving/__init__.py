@@ -1,0 +1,1 @@
+"""The HTTP service: store, vector index, app."""

@@ -1,0 +1,95 @@
+"""Request and response bodies of the HTTP API (pydantic): validation errors name the field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EventType = Literal["view", "click", "cart", "purchase", "rating"]
+MAX_BATCH = 1000  # events per POST /v1/events
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=256)
+    item_id: str = Field(min_length=1, max_length=256)
+    type: EventType
+    value: float | None = Field(default=None, allow_inf_nan=False, description="e.g. a rating")
+    ts: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Unix seconds (default: now)")
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EventOut(BaseModel):
+    user_id: str
+    item_id: str
+    type: str
+    value: float | None
+    ts: float
+
+
+class EventsStored(BaseModel):
+    stored: int
+
+
+class UserEvents(BaseModel):
+    user_id: str
+    events: list[EventOut]
+
+
+class ScoredItem(BaseModel):
+    item_id: str
+    score: float
+    reason: str
+
+
+class UserRecommendations(BaseModel):
+    user_id: str
+    items: list[ScoredItem]
+
+
+class SimilarItems(BaseModel):
+    item_id: str
+    items: list[ScoredItem]
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=2000)
+    description: str | None = Field(default=None, max_length=20_000)
+    categories: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ItemSaved(BaseModel):
+    item_id: str
+    created: bool
+
+
+class ItemDeleted(BaseModel):
+    item_id: str
+    deleted: bool
+
+
+class ReloadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="model folder (default: the one being served)")
+
+
+class Reloaded(BaseModel):
+    model: str
+    items: int
+
+
+class Status(BaseModel):
+    status: str
+    model: str | None = None
+    items: int | None = None
+    events: int | None = None
