@@ -1,4 +1,4 @@
-"""The `prismrec` command: fit, recommend, evaluate, tune, tradeoff, datasets, demo, serve, keys.
+"""The `prismrec` command: fit, recommend, evaluate, tune, tradeoff, datasets, demo, serve, keys, refit, compact.
 
 Commands are thin: they call the library and print. A `PrismrecError` becomes a one-line message
 on stderr and exit code 1, never a traceback.
@@ -448,6 +448,43 @@ def serve(
     with step(f"loading {model_dir}"):
         service = create_app(model_dir, db)
     uvicorn.run(service, host=host, port=port, log_config=None, access_log=False, workers=1)
+
+
+@app.command()
+@friendly
+def refit(
+    model_dir: Annotated[Path, typer.Option("--model", help="the served model folder (its config.toml is reused)")],
+    db: Annotated[Path, typer.Option(help="the service's SQLite file")],
+    interactions: Annotated[Path, typer.Option(help="the base interactions file the model was fitted on")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the refitted model")],
+    items: Annotated[Path | None, typer.Option(help="the base items file")] = None,
+) -> None:
+    """Refit on the base files plus the service's events and new items; then POST /admin/reload {"model": OUT}."""
+    from prismrec.config import PipelineConfig
+    from prismrec.data.generic import ColumnMap, load_generic
+    from prismrec.pipeline import Pipeline
+    from prismrec.serving.refit import refit_files
+    from prismrec.serving.store import Store
+
+    config = PipelineConfig.from_toml(model_dir / "config.toml")
+    merged, merged_items = refit_files(Store(db), interactions, items, out_dir / "data")
+    dataset = load_generic(merged, merged_items, ColumnMap())
+    with step(f"fitting {config.scorer.name}"):
+        Pipeline(config).fit(dataset.interactions, dataset.catalog).save(out_dir)
+    out.print(f"refitted {config.scorer.name} on {len(dataset.interactions)} events -> {out_dir}")
+
+
+@app.command()
+@friendly
+def compact(
+    db: Annotated[Path, typer.Option(help="the service's SQLite file")],
+    older_than_days: Annotated[float, typer.Option(min=0.0, help="delete events older than this many days")],
+) -> None:
+    """Retention: delete the service's events older than a number of days."""
+    from prismrec.serving.store import Store
+
+    deleted = Store(db).compact(time.time() - older_than_days * 86_400.0)
+    out.print(f"deleted {deleted} events older than {older_than_days:g} days from {db}")
 
 
 def main() -> None:
