@@ -14,6 +14,7 @@ Users without history get "popular with other users".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,7 +44,7 @@ class Explainer:
     def reasons(self, history: sp.csr_matrix, items: np.ndarray) -> list[list[str]]:
         """One reason per list slot: history CSR [n, n_items] (weighted), items int[n, k] (-1 = empty)."""
         history = history.tocsr()
-        by_item = self.train.T.tocsr()
+        by_item = self.by_item
         out = []
         for row in range(history.shape[0]):
             seen, weights = history[row].indices, history[row].data
@@ -55,6 +56,18 @@ class Explainer:
             interest = self._interest(listed, seen, weights)
             out.append(["; ".join(r for r in pair if r) for pair in zip(similar, interest, strict=True)])
         return out
+
+    @cached_property
+    def by_item(self) -> sp.csr_matrix:
+        """The train events item by item: CSR [n_items, n_users] (built once)."""
+        return self.train.T.tocsr()
+
+    @cached_property
+    def category_prior(self) -> np.ndarray:
+        """float64[n_categories]: share of the catalogue's category labels per category (built once)."""
+        assert self.side.categories is not None
+        prior = np.asarray(self.side.categories.sum(axis=0), dtype=np.float64).ravel()
+        return prior / max(prior.sum(), 1.0)
 
     def _similarity(self, listed: np.ndarray, seen: np.ndarray, by_item: sp.csr_matrix) -> np.ndarray:
         """float[len(listed), len(seen)] similarity between recommended and history items."""
@@ -81,11 +94,10 @@ class Explainer:
         if total <= 0:
             return [""] * len(listed)
         share = profile / total
-        prior = np.asarray(categories.sum(axis=0)).ravel()
-        lift = share / np.maximum(prior / max(prior.sum(), 1.0), 1e-12)
+        lift = share / np.maximum(self.category_prior, 1e-12)
         reasons = []
         for item in listed:
-            own = categories[item].indices
+            own = categories.indices[categories.indptr[item] : categories.indptr[item + 1]]
             own = own[(share[own] >= self.min_share) & (lift[own] >= self.min_lift)]
             if len(own) == 0:
                 reasons.append("")

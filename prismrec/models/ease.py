@@ -39,7 +39,7 @@ class EASE(Scorer):
             ) from None
         weights = -inverse / np.diag(inverse)
         np.fill_diagonal(weights, 0.0)
-        self.weights = weights.astype(np.float32)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # row order: sparse rows @ B reads it in place
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.asarray(history @ self.weights)
@@ -48,4 +48,4 @@ class EASE(Scorer):
         return {"weights": self.weights}
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.weights = arrays["weights"]
+        self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
