@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from prismrec.serving.process import ServerProcess
 
 THEMES: dict[str, dict[str, list[str]]] = {
     "Cameras": {
@@ -53,7 +53,6 @@ THEMES: dict[str, dict[str, list[str]]] = {
 ITEMS_PER_THEME = 15
 N_USERS = 40
 SUBPROCESS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-STARTUP_SECONDS = 60.0
 
 
 # ------------------------------------------------------------------ synthetic shop
@@ -156,65 +155,11 @@ def prismrec(*args: str | Path, timeout: float = 300.0) -> str:
     return done.stdout
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """One `prismrec serve` subprocess; stderr goes to a file (JSON lines)."""
-
-    def __init__(self, model: Path, db: Path, log: Path) -> None:
-        self.model, self.db, self.log = model, db, log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        self.port = free_port()
-        with open(self.log, "ab") as stderr:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "prismrec", "serve", "--model", str(self.model), "--db", str(self.db),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, **SUBPROCESS_ENV},
-            )  # fmt: skip
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"/health not up within {STARTUP_SECONDS:.0f} s:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
 @dataclass(frozen=True)
 class Service:
     """The shared server, an HTTP client, the API key and the files behind them."""
 
-    server: Server
+    server: ServerProcess
     client: httpx.Client
     key: str
     model: Path
@@ -258,7 +203,7 @@ def service(model_dir: Path) -> Iterator[Service]:
     folder = model_dir.parent
     db = folder / "service.db"
     key = new_key(db)
-    server = Server(model_dir, db, folder / "server.log").start()
+    server = ServerProcess(model_dir, db, folder / "server.log", SUBPROCESS_ENV).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30.0) as client:
             yield Service(server, client, key, model_dir, db)
@@ -661,7 +606,7 @@ def test_metrics_count_requests(service: Service) -> None:
 def test_acknowledged_events_survive_sigkill(model_dir: Path, tmp_path: Path) -> None:
     db = tmp_path / "kill.db"
     key = new_key(db, "kill")
-    server = Server(model_dir, db, tmp_path / "kill.log").start()
+    server = ServerProcess(model_dir, db, tmp_path / "kill.log", SUBPROCESS_ENV).start()
     acknowledged: list[tuple[str, str, float]] = []
     items = list(SHOP.items)
     stop = threading.Event()
@@ -693,7 +638,7 @@ def test_acknowledged_events_survive_sigkill(model_dir: Path, tmp_path: Path) ->
         thread.join(timeout=30)
         server.stop()
     assert len(acknowledged) >= 400, "the writer never got going"
-    restarted = Server(model_dir, db, tmp_path / "kill.log").start()
+    restarted = ServerProcess(model_dir, db, tmp_path / "kill.log", SUBPROCESS_ENV).start()
     try:
         with sqlite3.connect(db, timeout=30.0) as connection:
             rows = set(connection.execute("SELECT user_id, item_id, ts FROM events"))

@@ -114,13 +114,14 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
         if not store.has_key(key):
             raise HTTPException(403, "unknown API key")
 
-    def check_optional_key(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def check_optional_key(authorization: Annotated[str | None, Header()] = None) -> None:
         key = key_of(authorization)
         if key is not None and not store.has_key(key):
             raise HTTPException(403, "unknown API key")
 
-    def items_out(found: list[Recommendation]) -> list[schemas.ScoredItem]:
-        return [schemas.ScoredItem(item_id=r.item_id, score=r.score, reason=r.reason) for r in found]
+    def items_json(found: list[Recommendation]) -> list[dict[str, Any]]:
+        # Built directly (the response_model documents it): the hot path skips re-validating its own output.
+        return [{"item_id": r.item_id, "score": r.score, "reason": r.reason} for r in found]
 
     def invalid(location: list[Any], message: str) -> HTTPException:
         return HTTPException(422, [{"loc": location, "msg": message, "type": "value_error"}])
@@ -146,14 +147,15 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
 
     @app.get("/v1/users/{user_id}/recommendations", response_model=schemas.UserRecommendations,
              dependencies=[Depends(check_optional_key)])  # fmt: skip
-    def recommendations(
+    async def recommendations(
         user_id: str,
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         diversity: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
         reranker: Annotated[str | None, Query(description="a registered re-ranker, e.g. mmr or dpp")] = None,
         exclude: Annotated[str | None, Query(description="comma-separated item ids never to return")] = None,
         category: Annotated[str | None, Query(description="only items of this category")] = None,
-    ) -> schemas.UserRecommendations:
+    ) -> Any:
+        """Top-k for one user. CPU-bound for about a millisecond, so it runs on the event loop (no thread hop)."""
         if reranker is not None and reranker not in rerankers():
             raise invalid(["query", "reranker"], f"unknown re-ranker '{reranker}'; choose one of "
                           f"{', '.join(rerankers())}")  # fmt: skip
@@ -162,20 +164,20 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
             found = state.live.recommend(user_id, k, diversity, reranker, excluded, category)
         except ConfigError as error:
             raise invalid(["query", "reranker"], str(error)) from None
-        return schemas.UserRecommendations(user_id=user_id, items=items_out(found))
+        return JSONResponse({"user_id": user_id, "items": items_json(found)})
 
     @app.get("/v1/items/{item_id}/similar", response_model=schemas.SimilarItems,
              dependencies=[Depends(check_optional_key)])  # fmt: skip
-    def similar(
+    async def similar(
         item_id: str,
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         diversity: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
-    ) -> schemas.SimilarItems:
+    ) -> Any:
         try:
             found = state.live.similar(item_id, k, diversity)
         except UnknownIdError as error:
             raise HTTPException(404, str(error)) from None
-        return schemas.SimilarItems(item_id=item_id, items=items_out(found))
+        return JSONResponse({"item_id": item_id, "items": items_json(found)})
 
     @app.post("/v1/events", response_model=schemas.EventsStored, dependencies=[Depends(require_key)])
     def post_events(batch: schemas.EventBatch) -> schemas.EventsStored:
