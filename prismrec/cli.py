@@ -1,4 +1,5 @@
-"""The `prismrec` command: fit, recommend, evaluate, tune, tradeoff, datasets, demo, serve, keys, refit, compact.
+"""The `prismrec` command: fit, recommend, search, evaluate, tune, tradeoff, datasets, demo, serve, keys, refit,
+compact.
 
 Commands are thin: they call the library and print. A `PrismrecError` becomes a one-line message
 on stderr and exit code 1, never a traceback.
@@ -413,6 +414,41 @@ def demo(
         item = int(items[0, row])
         rec = f"{'✓ ' if item in held else '  '}{catalog.title(item)}" if item >= 0 else ""
         table.add_row(seen, rec, reasons[row] if row < len(reasons) else "")
+    out.print(table)
+
+
+@app.command()
+@friendly
+def search(
+    query: Annotated[str, typer.Argument(help="free text, any language the encoder reads")],
+    model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec fit'")],
+    user: Annotated[str | None, typer.Option(help="personalise for this user's history")] = None,
+    diversity: Annotated[float, typer.Option(min=0.0, max=1.0, help="MMR λ over the item vectors (0 = off)")] = 0.0,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="results")] = 10,
+    mode: Annotated[str, typer.Option(help="fused (BM25 + vectors), lexical or dense")] = "fused",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON: [{item_id, title, score, reason}]")] = False,
+) -> None:
+    """Search the catalogue: BM25 and the language model's vectors fused, optionally personalised and diversified."""
+    from prismrec.params import parse_params
+    from prismrec.pipeline import Pipeline
+    from prismrec.search.searcher import SearchParams
+
+    pipeline = Pipeline.load(model_dir)
+    assert pipeline.user_ids is not None and pipeline.item_ids is not None and pipeline.history is not None
+    history = pipeline.history[pipeline.user_ids.index(user, "user")] if user is not None else None
+    values = {"mode": mode, "diversity": diversity, "personalisation": 1.0 if user is not None else 0.0}
+    hits = pipeline.search(query, k, history, parse_params(SearchParams, values, "search"))
+    titles = pipeline.titles or [str(i) for i in pipeline.item_ids.ids]
+    rows = [{"item_id": str(pipeline.item_ids.ids[i]), "title": titles[i], "score": float(score), "reason": reason}
+            for i, score, reason in zip(hits.items, hits.scores, hits.reasons, strict=True)]  # fmt: skip
+    if as_json:
+        out.print_json(to_json(rows))
+        return
+    table = Table(title=f"“{query}”" + (f" for {user}" if user else ""))
+    for column in ("item_id", "title", "score", "reason"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for row in rows:
+        table.add_row(row["item_id"], row["title"], f"{row['score']:.4f}", row["reason"])
     out.print(table)
 
 

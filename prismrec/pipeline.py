@@ -29,6 +29,7 @@ from prismrec.profiles.interests import mean_profile
 from prismrec.rerank.base import RerankContext, Reranker
 from prismrec.rerank.exposure import ExposureCounter
 from prismrec.rerank.registry import reranker_class
+from prismrec.search.searcher import ItemSearch, SearchHits, SearchParams
 from prismrec.semantic.embed import catalog_texts, embed_catalog
 from prismrec.semantic.encoder import TextEncoder, make_encoder
 
@@ -60,6 +61,7 @@ class Pipeline:
         self.fitted_at = 0.0  # Unix seconds
         self._encoder: TextEncoder | None = None
         self._explainer: Explainer | None = None
+        self._searcher: ItemSearch | None = None
 
     @classmethod
     def from_config(cls, config: PipelineConfig | str | Path) -> Pipeline:
@@ -219,6 +221,40 @@ class Pipeline:
         has_profile = np.abs(profiles).sum(axis=1) > 0
         return np.where(has_profile[:, None] & np.isfinite(mapped), mapped, added).astype(np.float32)
 
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        history: sp.csr_matrix | None = None,
+        params: SearchParams | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> SearchHits:
+        """Search the catalogue by text: BM25 + item vectors, fused; personalised when a history row is given.
+
+        Args:
+            query: free text.
+            k: page size.
+            history: the user's weighted history row [1, n_items] (personalisation), or None (anonymous).
+            params: retrieval, fusion, personalisation and diversity settings (`search.SearchParams`).
+            allowed: bool[n_items] items that may be returned.
+        """
+        self._require_fitted()
+        profile = None
+        if history is not None and self.side.vectors is not None and history.nnz:
+            profile = mean_profile(history, self.side.vectors)[0]
+        return self.searcher.search(query, k, params, profile, allowed)
+
+    @property
+    def searcher(self) -> ItemSearch:
+        """The search index over the item texts (titles without an [encoder]) and vectors, built once."""
+        if self._searcher is None:
+            texts = self.texts or self.titles
+            if self.side.vectors is not None and self._encoder is None and self.config.encoder is not None:
+                self._encoder = make_encoder(self.config.encoder, corpus=self.texts)
+            self._searcher = ItemSearch(texts, self.side.vectors, self._encoder, self.side.categories,
+                                        self.side.category_names)  # fmt: skip
+        return self._searcher
+
     def add_item(self, item_id: str, text: str, title: str, categories: tuple[str, ...] = ()) -> int:
         """Append an item the fitted scorer has not seen; it is scored by its text until the next fit.
 
@@ -242,6 +278,7 @@ class Pipeline:
         categories_matrix, names = append_categories(self.side.categories, self.side.category_names, categories, index)
         self.side = ItemSide(np.vstack([self.side.vectors, vector]), categories_matrix, tuple(names))
         self._explainer = None
+        self._searcher = None
         return index
 
     def recommend_frame(

@@ -179,6 +179,16 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
             raise HTTPException(404, str(error)) from None
         return JSONResponse({"item_id": item_id, "items": items_json(found)})
 
+    @app.get("/v1/search", response_model=schemas.SearchResults, dependencies=[Depends(check_optional_key)])
+    async def search(
+        q: Annotated[str, Query(min_length=1, max_length=1000, description="free text")],
+        user_id: Annotated[str | None, Query(description="personalise for this user")] = None,
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+        diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
+    ) -> Any:
+        found = state.live.search(q, k, user_id, diversity)
+        return JSONResponse({"query": q, "items": items_json(found)})
+
     @app.post("/v1/events", response_model=schemas.EventsStored, dependencies=[Depends(require_key)])
     def post_events(batch: schemas.EventBatch) -> schemas.EventsStored:
         live = state.live

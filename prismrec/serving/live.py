@@ -29,6 +29,7 @@ from prismrec.profiles.history import append_event
 from prismrec.rerank.exposure import ExposureCounter
 from prismrec.rerank.mmr import mmr_select
 from prismrec.rerank.registry import reranker_class
+from prismrec.search.searcher import SearchParams
 from prismrec.serving.index import VectorIndex
 from prismrec.serving.store import Event, ItemChange, Store
 
@@ -114,6 +115,18 @@ class LiveModel:
         reasons = pipeline.explainer.reasons(row, chosen[None, :])[0]
         return [Recommendation(str(pipeline.item_ids.ids[i]), float(s), reason)
                 for i, s, reason in zip(chosen, chosen_scores, reasons, strict=True)]  # fmt: skip
+
+    def search(self, query: str, k: int, user_id: str | None = None, diversity: float = 0.0) -> list[Recommendation]:
+        """Catalogue search (BM25 + vectors fused), personalised by the user's live history when given."""
+        with self.lock:
+            pipeline, allowed = self.pipeline, ~self.deleted
+            row = self.history_row(user_id) if user_id is not None else None
+        assert pipeline.item_ids is not None
+        personal = 1.0 if row is not None and row.nnz else 0.0
+        params = SearchParams(diversity=diversity, personalisation=personal)
+        hits = pipeline.search(query, k, row, params, allowed)
+        return [Recommendation(str(pipeline.item_ids.ids[i]), float(s), reason)
+                for i, s, reason in zip(hits.items, hits.scores, hits.reasons, strict=True)]  # fmt: skip
 
     def similar(self, item_id: str, k: int, diversity: float | None = None) -> list[Recommendation]:
         """Items most like `item_id` by text vector (co-occurrence without vectors), optionally MMR-diversified."""

@@ -54,6 +54,11 @@ class UserRecommendations(BaseModel):
     items: list[ScoredItem]
 
 
+class SearchResults(BaseModel):
+    query: str
+    items: list[ScoredItem]
+
+
 class SimilarItems(BaseModel):
     item_id: str
     items: list[ScoredItem]

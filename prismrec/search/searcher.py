@@ -1,0 +1,189 @@
+"""Search over the catalogue: lexical (BM25) and dense (item vectors) retrieval, fused, then personalised,
+diversified and de-duplicated.
+
+    query ─┬─ BM25 over the item texts ─────── top `candidates` ─┐
+           └─ encoder(query) · item vectors ── top `candidates` ─┴─ fusion (RRF or weighted)
+              ─▶ + personalisation · z(cos(user profile, item))      (optional)
+              ─▶ MMR over the item vectors, λ = diversity            (optional)
+              ─▶ near-duplicate collapse (cosine ≥ collapse)          (optional) ─▶ top k + reasons
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from prismrec.params import param
+from prismrec.profiles.interests import normalise
+from prismrec.rerank.base import standardise, unit_interval
+from prismrec.rerank.mmr import mmr_select
+from prismrec.search.fusion import reciprocal_rank_fusion, weighted_fusion
+from prismrec.search.lexical import LexicalIndex
+from prismrec.semantic.encoder import TextEncoder
+
+MODES = ("fused", "lexical", "dense")
+FUSIONS = ("rrf", "weighted")
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    mode: str = param("fused", "lexical (BM25), dense (item vectors) or both fused", choices=MODES)
+    fusion: str = param("rrf", "reciprocal-rank fusion, or a weighted sum of min-max scaled scores", choices=FUSIONS)
+    rrf_k: int = param(60, "RRF smoothing constant", min=1)
+    lexical_weight: float = param(0.5, "weight of BM25 in the weighted fusion (dense gets 1 - it)", min=0.0, max=1.0)
+    candidates: int = param(100, "items each retriever contributes", min=1)
+    personalisation: float = param(0.0, "weight of the user's profile cosine, in standard deviations", min=0.0)
+    diversity: float = param(0.0, "MMR λ over the item vectors of the fused candidates (0 = relevance order)",
+                             min=0.0, max=1.0)  # fmt: skip
+    collapse: float = param(0.0, "hide items whose vector cosine to a shown item is at least this (0 = off)",
+                            min=0.0, max=1.0)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """Items best first (int64[k']), their fused scores (float32[k']) and a reason each."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    reasons: list[str] = field(default_factory=list)
+
+
+class ItemSearch:
+    """Search one catalogue.
+
+    Args:
+        texts: the indexed text of every item (item index order).
+        vectors: float32[n_items, d] item vectors from `encoder`, or None (lexical search only).
+        encoder: encodes queries into the vectors' space, or None.
+        categories: 0/1 CSR [n_items, n_categories] (filters), or None.
+        category_names: the label of each category column.
+    """
+
+    def __init__(
+        self,
+        texts: list[str],
+        vectors: np.ndarray | None = None,
+        encoder: TextEncoder | None = None,
+        categories: sp.csr_matrix | None = None,
+        category_names: tuple[str, ...] = (),
+    ) -> None:
+        self.texts = texts
+        self.lexical = LexicalIndex(texts)
+        self.vectors = normalise(np.asarray(vectors, dtype=np.float32)) if vectors is not None else None
+        self.encoder = encoder if vectors is not None else None
+        self.categories = categories
+        self.category_names = category_names
+
+    @property
+    def n_items(self) -> int:
+        return len(self.texts)
+
+    def in_category(self, name: str) -> np.ndarray:
+        """bool[n_items]: items labelled `name` (none when the label is unknown)."""
+        if self.categories is None or name not in self.category_names:
+            return np.zeros(self.n_items, dtype=bool)
+        return np.asarray(self.categories[:, self.category_names.index(name)].todense()).ravel() > 0
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        params: SearchParams | None = None,
+        profile: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> SearchHits:
+        """The top-k items for a free-text query.
+
+        Args:
+            query: the user's words (any language the tokenizer and encoder handle).
+            k: page size.
+            params: retrieval, fusion, personalisation and diversity settings.
+            profile: float32[d] the user's interest vector in the item-vector space (personalisation), or None.
+            allowed: bool[n_items] items that may be returned (filters), or None for all.
+        """
+        p = params or SearchParams()
+        allowed = np.ones(self.n_items, dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
+        use_dense = p.mode != "lexical" and self.vectors is not None and self.encoder is not None
+        use_lexical = p.mode != "dense" or not use_dense
+        lexical = self.lexical.scores(query) if use_lexical else None
+        dense = self._dense(query) if use_dense else None
+        rankings = []
+        if lexical is not None:
+            rankings.append(_top(np.where(allowed & (lexical > 0), lexical, -np.inf), p.candidates))
+        if dense is not None:
+            rankings.append(_top(np.where(allowed, dense, -np.inf), p.candidates))
+        candidates = np.unique(np.concatenate(rankings)) if rankings else np.zeros(0, dtype=np.int64)
+        if len(candidates) == 0:
+            return SearchHits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
+        relevance = self._fuse(p, lexical, dense, rankings, candidates)
+        if profile is not None and p.personalisation > 0 and self.vectors is not None and np.any(profile):
+            personal = self.vectors[candidates] @ normalise(np.asarray(profile, dtype=np.float32)[None])[0]
+            relevance = standardise(relevance) + p.personalisation * standardise(personal)
+        order = np.argsort(-relevance, kind="stable")
+        candidates, relevance = candidates[order], relevance[order]
+        chosen = self._page(candidates, relevance, k, p)
+        items = candidates[chosen]
+        reasons = [self._reason(query, int(i), lexical, dense, profile is not None and p.personalisation > 0)
+                   for i in items]  # fmt: skip
+        return SearchHits(items.astype(np.int64), relevance[chosen].astype(np.float32), reasons)
+
+    def _dense(self, query: str) -> np.ndarray:
+        assert self.encoder is not None and self.vectors is not None
+        vector = normalise(np.asarray(self.encoder.encode([query]), dtype=np.float32))[0]
+        return self.vectors @ vector
+
+    @staticmethod
+    def _fuse(p: SearchParams, lexical: np.ndarray | None, dense: np.ndarray | None, rankings: list[np.ndarray],
+              candidates: np.ndarray) -> np.ndarray:  # fmt: skip
+        if len(rankings) == 1:
+            only = lexical if lexical is not None else dense
+            assert only is not None
+            return np.asarray(only, dtype=np.float64)[candidates]
+        assert lexical is not None and dense is not None
+        if p.fusion == "rrf":
+            return reciprocal_rank_fusion(rankings, len(lexical), p.rrf_k)[candidates]
+        return weighted_fusion([lexical, dense], [p.lexical_weight, 1.0 - p.lexical_weight], candidates)
+
+    def _page(self, candidates: np.ndarray, relevance: np.ndarray, k: int, p: SearchParams) -> np.ndarray:
+        """int64[<= k] positions into the relevance-ordered candidates: MMR, then near-duplicate collapse."""
+        if self.vectors is None or (p.diversity == 0 and p.collapse == 0):
+            return np.arange(min(k, len(candidates)))
+        unit = self.vectors[candidates]
+        order = mmr_select(unit, unit_interval(relevance), p.diversity, len(candidates)) if p.diversity > 0 \
+            else np.arange(len(candidates))  # fmt: skip
+        if p.collapse == 0:
+            return order[:k]
+        kept: list[int] = []
+        for position in order:
+            if not kept or float(np.max(unit[kept] @ unit[position])) < p.collapse:
+                kept.append(int(position))
+                if len(kept) == k:
+                    break
+        return np.asarray(kept, dtype=np.int64)
+
+    def _reason(self, query: str, item: int, lexical: np.ndarray | None, dense: np.ndarray | None,
+                personal: bool) -> str:  # fmt: skip
+        parts = []
+        if lexical is not None and lexical[item] > 0:
+            terms = self.lexical.matched_terms(query, self.texts[item])
+            if terms:
+                parts.append("matches " + ", ".join(f"“{t}”" for t in terms[:3]))
+        if dense is not None and not parts:
+            parts.append(f"close in meaning to “{query}”")
+        if personal:
+            parts.append("ranked for your interests")
+        return "; ".join(parts)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """int64[<= k] indices of the largest finite scores, best first (ties by lower index)."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if len(finite) == 0:
+        return np.zeros(0, dtype=np.int64)
+    values = scores[finite]
+    take = min(k, len(finite))
+    part = np.argpartition(-values, take - 1)[:take]
+    order = np.lexsort((finite[part], -values[part]))
+    return finite[part][order].astype(np.int64)
