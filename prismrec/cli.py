@@ -426,6 +426,7 @@ def search(
     diversity: Annotated[float, typer.Option(min=0.0, max=1.0, help="MMR λ over the item vectors (0 = off)")] = 0.0,
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="results")] = 10,
     mode: Annotated[str, typer.Option(help="fused (BM25 + vectors), lexical or dense")] = "fused",
+    category: Annotated[str | None, typer.Option(help="only items of this category")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON: [{item_id, title, score, reason}]")] = False,
 ) -> None:
     """Search the catalogue: BM25 and the language model's vectors fused, optionally personalised and diversified."""
@@ -437,7 +438,8 @@ def search(
     assert pipeline.user_ids is not None and pipeline.item_ids is not None and pipeline.history is not None
     history = pipeline.history[pipeline.user_ids.index(user, "user")] if user is not None else None
     values = {"mode": mode, "diversity": diversity, "personalisation": 1.0 if user is not None else 0.0}
-    hits = pipeline.search(query, k, history, parse_params(SearchParams, values, "search"))
+    allowed = pipeline.searcher.in_category(category) if category is not None else None
+    hits = pipeline.search(query, k, history, parse_params(SearchParams, values, "search"), allowed)
     titles = pipeline.titles or [str(i) for i in pipeline.item_ids.ids]
     rows = [{"item_id": str(pipeline.item_ids.ids[i]), "title": titles[i], "score": float(score), "reason": reason}
             for i, score, reason in zip(hits.items, hits.scores, hits.reasons, strict=True)]  # fmt: skip

@@ -18,13 +18,16 @@ import scipy.sparse as sp
 from prismrec.params import param
 from prismrec.profiles.interests import normalise
 from prismrec.rerank.base import standardise, unit_interval
+from prismrec.rerank.dpp import dpp_select
 from prismrec.rerank.mmr import mmr_select
+from prismrec.rerank.xquad import xquad_select
 from prismrec.search.fusion import reciprocal_rank_fusion, weighted_fusion
 from prismrec.search.lexical import LexicalIndex
 from prismrec.semantic.encoder import TextEncoder
 
 MODES = ("fused", "lexical", "dense")
 FUSIONS = ("rrf", "weighted")
+SEARCH_RERANKERS = ("mmr", "dpp", "xquad")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class SearchParams:
     personalisation: float = param(0.0, "weight of the user's profile cosine, in standard deviations", min=0.0)
     diversity: float = param(0.0, "MMR λ over the item vectors of the fused candidates (0 = relevance order)",
                              min=0.0, max=1.0)  # fmt: skip
+    reranker: str = param("mmr", "diversifier: mmr or dpp over the item vectors, xquad over the candidates' "
+                          "categories (the query's aspects)", choices=SEARCH_RERANKERS)  # fmt: skip
     collapse: float = param(0.0, "hide items whose vector cosine to a shown item is at least this (0 = off)",
                             min=0.0, max=1.0)  # fmt: skip
 
@@ -151,8 +156,7 @@ class ItemSearch:
         if self.vectors is None or (p.diversity == 0 and p.collapse == 0):
             return np.arange(min(k, len(candidates)))
         unit = self.vectors[candidates]
-        order = mmr_select(unit, unit_interval(relevance), p.diversity, len(candidates)) if p.diversity > 0 \
-            else np.arange(len(candidates))  # fmt: skip
+        order = self._diversify(candidates, relevance, p) if p.diversity > 0 else np.arange(len(candidates))
         if p.collapse == 0:
             return order[:k]
         kept: list[int] = []
@@ -162,6 +166,23 @@ class ItemSearch:
                 if len(kept) == k:
                     break
         return np.asarray(kept, dtype=np.int64)
+
+    def _diversify(self, candidates: np.ndarray, relevance: np.ndarray, p: SearchParams) -> np.ndarray:
+        """All candidate positions in the diversified order (the same selection code as recommendation)."""
+        assert self.vectors is not None
+        m = len(candidates)
+        scaled = unit_interval(relevance)
+        if p.reranker == "dpp":
+            theta = 1.0 - p.diversity
+            alpha = theta / (2.0 * (1.0 - theta)) if theta < 1 else 50.0
+            quality = np.exp(np.clip(alpha * standardise(relevance), -50.0, 50.0))
+            return dpp_select(self.vectors[candidates].astype(np.float64), quality, m)
+        if p.reranker == "xquad" and self.categories is not None:
+            membership = (self.categories[candidates].toarray() > 0).astype(np.float64)
+            aspects = scaled @ membership  # the query's aspects: categories weighted by the candidates' relevance
+            target = aspects / aspects.sum() if aspects.sum() > 0 else aspects
+            return xquad_select(membership, scaled, target, p.diversity, m)
+        return mmr_select(self.vectors[candidates], scaled, p.diversity, m)
 
     def _reason(self, query: str, item: int, lexical: np.ndarray | None, dense: np.ndarray | None,
                 personal: bool) -> str:  # fmt: skip

@@ -185,8 +185,9 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
         user_id: Annotated[str | None, Query(description="personalise for this user")] = None,
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
         diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
+        category: Annotated[str | None, Query(description="only items of this category")] = None,
     ) -> Any:
-        found = state.live.search(q, k, user_id, diversity)
+        found = state.live.search(q, k, user_id, diversity, category)
         return JSONResponse({"query": q, "items": items_json(found)})
 
     @app.post("/v1/events", response_model=schemas.EventsStored, dependencies=[Depends(require_key)])

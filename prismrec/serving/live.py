@@ -116,12 +116,15 @@ class LiveModel:
         return [Recommendation(str(pipeline.item_ids.ids[i]), float(s), reason)
                 for i, s, reason in zip(chosen, chosen_scores, reasons, strict=True)]  # fmt: skip
 
-    def search(self, query: str, k: int, user_id: str | None = None, diversity: float = 0.0) -> list[Recommendation]:
+    def search(self, query: str, k: int, user_id: str | None = None, diversity: float = 0.0,
+               category: str | None = None) -> list[Recommendation]:  # fmt: skip
         """Catalogue search (BM25 + vectors fused), personalised by the user's live history when given."""
         with self.lock:
             pipeline, allowed = self.pipeline, ~self.deleted
             row = self.history_row(user_id) if user_id is not None else None
         assert pipeline.item_ids is not None
+        if category is not None:
+            allowed = allowed & self._in_category(pipeline, category)
         personal = 1.0 if row is not None and row.nnz else 0.0
         params = SearchParams(diversity=diversity, personalisation=personal)
         hits = pipeline.search(query, k, row, params, allowed)
