@@ -61,6 +61,16 @@ def fit_model(folder: Path) -> tuple[list[str], list[str]]:
     return ids_of(folder)
 
 
+def search_queries(folder: Path, n: int = 200) -> list[str]:
+    """Two-word queries drawn from the catalogue's titles (deterministic)."""
+    import json
+
+    titles = json.loads((folder / "items.json").read_text(encoding="utf-8"))["titles"]
+    words = sorted({w.strip(",.:()").lower() for t in titles for w in t.split() if len(w) > 3 and w.isalpha()})
+    rng = random.Random(0)
+    return [" ".join(rng.sample(words, 2)) for _ in range(n)]
+
+
 def ids_of(folder: Path) -> tuple[list[str], list[str]]:
     """The known user and item ids of a saved pipeline."""
     from prismrec.pipeline import Pipeline
@@ -138,6 +148,13 @@ def recommendation_request(users: list[str]) -> Callable[[httpx.AsyncClient, ran
     return request
 
 
+def search_request(queries: list[str]) -> Callable[[httpx.AsyncClient, random.Random], Awaitable[httpx.Response]]:
+    def request(client: httpx.AsyncClient, rng: random.Random) -> Awaitable[httpx.Response]:
+        return client.get("/v1/search", params={"q": rng.choice(queries), "k": 10})
+
+    return request
+
+
 def ingest_request(users: list[str], items: list[str],
                    key: str) -> Callable[[httpx.AsyncClient, random.Random], Awaitable[httpx.Response]]:  # fmt: skip
     headers = {"Authorization": f"Bearer {key}"}
@@ -154,7 +171,8 @@ def clients_text(n: int) -> str:
     return f"{n} client" if n == 1 else f"{n} clients"
 
 
-def table(reads: list[Level], ingest: list[Level], model: str, fit_note: str, load_before: float) -> list[str]:
+def table(reads: list[Level], ingest: list[Level], searches: list[Level], model: str, fit_note: str,
+          load_before: float) -> list[str]:  # fmt: skip
     """The markdown section: setup, results, the goal and how far it is met."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")  # fmt: skip
@@ -175,6 +193,10 @@ def table(reads: list[Level], ingest: list[Level], model: str, fit_note: str, lo
         lines.append(f"| {read.clients} | `GET` recommendations, k = 10 | {read.rate:,.0f} req/s "
                      f"| {read.percentile(50):.1f} | {read.percentile(99):.1f} | {read.errors} "
                      f"| {read.server_cores:.2f} | {read.client_cores:.2f} |")  # fmt: skip
+    for found in searches:
+        lines.append(f"| {found.clients} | `GET` search (BM25 + vectors, RRF), k = 10 | {found.rate:,.0f} req/s "
+                     f"| {found.percentile(50):.1f} | {found.percentile(99):.1f} | {found.errors} "
+                     f"| {found.server_cores:.2f} | {found.client_cores:.2f} |")  # fmt: skip
     for write in ingest:
         lines.append(f"| {write.clients} | `POST` events, batches of {BATCH} | {write.rate * BATCH:,.0f} events/s "
                      f"({write.rate:,.0f} batches/s) | {write.percentile(50):.1f} | {write.percentile(99):.1f} "
@@ -229,12 +251,18 @@ def main() -> None:
         server = ServerProcess(model, db, work / "server.log").start()
         url, pid = server.url, server.process.pid if server.process is not None else 0
         try:
-            reads, ingest = [], []
+            reads, ingest, searches = [], [], []
             for clients in levels:
                 level = asyncio.run(drive(url, pid, clients, args.seconds, 1.0, recommendation_request(users)))
                 print(f"reads   {clients:>3} clients: {level.rate:8.0f} req/s  p50 {level.percentile(50):6.1f} ms  "
                       f"p99 {level.percentile(99):6.1f} ms  errors {level.errors}", flush=True)  # fmt: skip
                 reads.append(level)
+            queries = search_queries(model)
+            for clients in levels[:2]:
+                level = asyncio.run(drive(url, pid, clients, args.seconds, 1.0, search_request(queries)))
+                print(f"search  {clients:>3} clients: {level.rate:8.0f} req/s  p50 {level.percentile(50):6.1f} ms  "
+                      f"p99 {level.percentile(99):6.1f} ms  errors {level.errors}", flush=True)  # fmt: skip
+                searches.append(level)
             for clients in levels:
                 writes = ingest_request(users, items, key)
                 level = asyncio.run(drive(url, pid, clients, args.seconds, 1.0, writes))
@@ -246,7 +274,7 @@ def main() -> None:
             server.stop()
     name = "two-tower (MiniLM item vectors) + DPP"
     note = "" if args.model is None else " (fitted from `configs/ml-100k-best.toml` + `[rerank] name = \"dpp\"`)"
-    lines = table(reads, ingest, name, note, load_before)
+    lines = table(reads, ingest, searches, name, note, load_before)
     print("\n".join(lines))
     if not args.no_write:
         ensure_markers(args.out)
