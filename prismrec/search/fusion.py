@@ -27,6 +27,8 @@ def weighted_fusion(score_lists: list[np.ndarray], weights: list[float], candida
     fused = np.zeros(len(candidates))
     for scores, weight in zip(score_lists, weights, strict=True):
         values = np.asarray(scores, dtype=np.float64)[candidates]
-        low, high = values.min(initial=0.0), values.max(initial=0.0)
+        if len(values) == 0:
+            continue
+        low, high = values.min(), values.max()
         fused += weight * ((values - low) / (high - low) if high > low else np.zeros_like(values))
     return fused
