@@ -136,7 +136,9 @@ class ItemSearch:
 
     def _dense(self, query: str) -> np.ndarray:
         assert self.encoder is not None and self.vectors is not None
-        vector = normalise(np.asarray(self.encoder.encode([query]), dtype=np.float32))[0]
+        # Asymmetric encoders (e5) embed queries with their own prefix; the others encode queries like items.
+        encode = getattr(self.encoder, "encode_queries", None) or self.encoder.encode
+        vector = normalise(np.asarray(encode([query]), dtype=np.float32))[0]
         return self.vectors @ vector
 
     @staticmethod
