@@ -228,9 +228,12 @@ def read_section(out: Path, marker: str) -> list[str]:
     return text.partition(begin)[2].partition(end)[0].strip("\n").splitlines()
 
 
-def write_section(out: Path, marker: str, lines: list[str]) -> None:
+def write_section(out: Path, marker: str, lines: list[str], heading: str | None = None) -> None:
+    """Replace the lines between a section's markers; with a `heading`, missing markers are appended under it."""
     begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     text = out.read_text(encoding="utf-8")
+    if begin not in text and heading is not None:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{begin}\n{end}\n"
     if begin not in text:
         raise SystemExit(f"{out} has no {begin} marker")
     head, _, rest = text.partition(begin)

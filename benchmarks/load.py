@@ -220,14 +220,6 @@ def table(reads: list[Level], ingest: list[Level], searches: list[Level], model:
     return lines
 
 
-def ensure_markers(out: Path) -> None:
-    """Append the section heading and its markers at the end of `out` when they are missing."""
-    text = out.read_text(encoding="utf-8")
-    if f"<!-- {MARKER}:begin -->" not in text:
-        out.write_text(text.rstrip("\n") + f"\n\n{HEADING}\n\n<!-- {MARKER}:begin -->\n<!-- {MARKER}:end -->\n",
-                       encoding="utf-8")  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per level and workload")
@@ -277,8 +269,7 @@ def main() -> None:
     lines = table(reads, ingest, searches, name, note, load_before)
     print("\n".join(lines))
     if not args.no_write:
-        ensure_markers(args.out)
-        write_section(args.out, MARKER, lines)
+        write_section(args.out, MARKER, lines, heading=HEADING)
         print(f"wrote the {MARKER} section of {args.out}")
 
 

@@ -35,6 +35,7 @@ from prismrec.data.registry import dataset_dir, load_dataset
 from prismrec.data.schema import binary_csr
 from prismrec.evaluation.accuracy import ndcg, recall, relevance
 from prismrec.evaluation.diversity import embedding_ild
+from prismrec.evaluation.report import paired_arrays
 from prismrec.search.searcher import ItemSearch, SearchParams
 from prismrec.semantic.cache import EmbeddingCache
 from prismrec.semantic.embed import catalog_texts
@@ -209,10 +210,10 @@ def score(search: ItemSearch, bench: Benchmark, vectors: np.ndarray, params: Sea
 
 
 def paired(a: np.ndarray, b: np.ndarray) -> str:
-    """'mean [low, high]' of the per-query differences a - b (mean ± 1.96 sd / √n)."""
-    d = a - b
-    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-    return f"{d.mean():+.4f} [{d.mean() - half:+.4f}, {d.mean() + half:+.4f}]"
+    """'mean [low, high]' of the per-query differences a - b (paired 95% interval)."""
+    difference = paired_arrays(a, b)
+    low, high = difference.ci95
+    return f"{difference.diff:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
 @dataclass
@@ -375,15 +376,6 @@ def section(results: list[Result], minutes: float) -> list[str]:
     ]
 
 
-def ensure_markers(out: Path, marker: str, heading: str) -> None:
-    """Append the heading and empty markers at the end of `out` when the markers are missing."""
-    text = out.read_text(encoding="utf-8")
-    if f"<!-- {marker}:begin -->" in text:
-        return
-    out.write_text(text.rstrip("\n") + f"\n\n{heading}\n\n<!-- {marker}:begin -->\n<!-- {marker}:end -->\n",
-                   encoding="utf-8")  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default=",".join(DEFAULT_DATASETS))
@@ -396,8 +388,7 @@ def main() -> None:
     if args.no_write:
         print("\n".join(lines))
         return
-    ensure_markers(args.out, "search", "## Semantic search")
-    write_section(args.out, "search", lines)
+    write_section(args.out, "search", lines, heading="## Semantic search")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ class ComponentConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, **params_to_dict(self.params)}
 
+    def create(self) -> Any:
+        """A new instance of the registered class with these parameters."""
+        return self.lookup(self.name)(self.params)
+
 
 def _assign(table: dict[str, Any], name: str, value: Any) -> None:
     """Set a possibly dotted public name in nested parameter tables; `x.name` starts component x afresh."""
@@ -194,11 +198,10 @@ class PipelineConfig:
             return self.rerank
         if values.get("name") == "none":
             return None
-        if self.rerank is None:
-            if "name" not in values:
-                raise ConfigError("no [rerank] section to change: set rerank.name first (e.g. rerank.name=mmr)")
-            return RerankConfig.build(str(values["name"])).with_values({k: v for k, v in values.items() if k != "name"})
-        return self.rerank.with_values(values)
+        if self.rerank is None and "name" not in values:
+            raise ConfigError("no [rerank] section to change: set rerank.name first (e.g. rerank.name=mmr)")
+        # A `name` starts that re-ranker from its defaults (ComponentConfig.with_values).
+        return (self.rerank or RerankConfig.build(str(values["name"]))).with_values(values)
 
     def to_dict(self) -> dict[str, Any]:
         data = {

@@ -22,13 +22,13 @@ from prismrec.config import PipelineConfig, RerankConfig
 from prismrec.data.schema import Catalog, IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
 from prismrec.explain import Explainer
-from prismrec.models import ItemSide, Scorer, scorer_class
+from prismrec.models import ItemSide, Scorer
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
 from prismrec.profiles.interests import mean_profile
+from prismrec.ranking import by_score, top_k
 from prismrec.rerank.base import RerankContext, Reranker
 from prismrec.rerank.exposure import ExposureCounter
-from prismrec.rerank.registry import reranker_class
 from prismrec.search.searcher import ItemSearch, SearchHits, SearchParams
 from prismrec.semantic.embed import catalog_texts, embed_catalog
 from prismrec.semantic.encoder import TextEncoder, make_encoder
@@ -46,10 +46,8 @@ class Pipeline:
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
-        self.scorer: Scorer = scorer_class(config.scorer.name)(config.scorer.params)
-        self.reranker: Reranker | None = None
-        if config.rerank is not None:
-            self.reranker = reranker_class(config.rerank.name)(config.rerank.params)
+        self.scorer: Scorer = config.scorer.create()
+        self.reranker: Reranker | None = config.rerank.create() if config.rerank is not None else None
         self.user_ids: IdMap | None = None
         self.item_ids: IdMap | None = None
         self.history: sp.csr_matrix | None = None
@@ -103,7 +101,7 @@ class Pipeline:
         other = copy.copy(self)
         config = self.config if order is None else self.config.with_values({"recommend.order": order})
         other.config = dataclasses.replace(config, rerank=rerank)
-        other.reranker = None if rerank is None else reranker_class(rerank.name)(rerank.params)
+        other.reranker = rerank.create() if rerank is not None else None
         if other.reranker is not None:
             other.reranker.check(self.side)
             other.reranker.fit(self.history, self.side)
@@ -245,14 +243,18 @@ class Pipeline:
         return self.searcher.search(query, k, params, profile, allowed)
 
     @property
+    def text_encoder(self) -> TextEncoder | None:
+        """The [encoder] that made the item vectors, for new texts (TF-IDF refitted on the saved item texts)."""
+        if self._encoder is None and self.config.encoder is not None and self.side.vectors is not None:
+            self._encoder = make_encoder(self.config.encoder, corpus=self.texts)
+        return self._encoder
+
+    @property
     def searcher(self) -> ItemSearch:
         """The search index over the item texts (titles without an [encoder]) and vectors, built once."""
         if self._searcher is None:
-            texts = self.texts or self.titles
-            if self.side.vectors is not None and self._encoder is None and self.config.encoder is not None:
-                self._encoder = make_encoder(self.config.encoder, corpus=self.texts)
-            self._searcher = ItemSearch(texts, self.side.vectors, self._encoder, self.side.categories,
-                                        self.side.category_names)  # fmt: skip
+            self._searcher = ItemSearch(self.texts or self.titles, self.side.vectors, self.text_encoder,
+                                        self.side.categories, self.side.category_names)  # fmt: skip
         return self._searcher
 
     def add_item(self, item_id: str, text: str, title: str, categories: tuple[str, ...] = ()) -> int:
@@ -262,11 +264,10 @@ class Pipeline:
         """
         self._require_fitted()
         assert self.item_ids is not None and self.history is not None and self.popularity is not None
-        if self.config.encoder is None or self.side.vectors is None:
+        encoder = self.text_encoder
+        if encoder is None or self.side.vectors is None:
             raise ConfigError("this pipeline has no [encoder]: new items can only be recommended after a refit")
-        if self._encoder is None:
-            self._encoder = make_encoder(self.config.encoder, corpus=self.texts)
-        vector = self._encoder.encode([text]).astype(np.float32)
+        vector = encoder.encode([text]).astype(np.float32)
         index = len(self.item_ids)
         self.item_ids = IdMap([*self.item_ids.ids, item_id])
         self.titles = [*self.titles, title]
@@ -316,11 +317,11 @@ class Pipeline:
         """Write the fitted pipeline to a folder (created if needed)."""
         self._require_fitted()
         assert self.user_ids is not None and self.item_ids is not None and self.history is not None
+        if self.scored_items != len(self.item_ids):
+            raise PrismrecError("items were added after the fit: refit the pipeline before saving it")
         directory = Path(directory)
         (directory / "scorer").mkdir(parents=True, exist_ok=True)
         (directory / "config.toml").write_text(self.config.to_toml(), encoding="utf-8")
-        if self.scored_items != len(self.item_ids):
-            raise PrismrecError("items were added after the fit: refit the pipeline before saving it")
         meta = {"format": FORMAT_VERSION, "prismrec": __version__, "scorer": self.scorer.name,
                 "n_users": len(self.user_ids), "n_items": len(self.item_ids), "fitted_at": self.fitted_at}  # fmt: skip
         (directory / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -409,32 +410,3 @@ def append_categories(
     picked = sorted({columns.index(label) for label in labels})
     row = sp.csr_matrix((np.ones(len(picked), np.float32), ([0] * len(picked), picked)), shape=(1, len(columns)))
     return sp.vstack([grown, row]).tocsr(), tuple(columns)
-
-
-def by_score(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's chosen items sorted by score, best first (empty slots stay last)."""
-    order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1, kind="stable")
-    return np.take_along_axis(items, order, axis=1), np.take_along_axis(scores, order, axis=1)
-
-
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(int64[n, k] indices, float32[n, k] scores) of the k largest per row, ties by lower index.
-
-    Entries equal to -inf are never returned (-1 / NaN instead).
-    """
-    n, m = scores.shape
-    k = min(k, m)
-    kth = np.partition(scores, m - k, axis=1)[:, m - k : m - k + 1]
-    above = scores > kth
-    tied = scores == kth
-    need = k - above.sum(axis=1, keepdims=True)
-    take = above | (tied & (np.cumsum(tied, axis=1) <= need))
-    part = np.nonzero(take)[1].reshape(n, k)
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    items = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    values = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
-    invalid = np.isneginf(values)
-    items[invalid] = -1
-    values[invalid] = np.nan
-    return items, values

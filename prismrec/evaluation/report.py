@@ -188,6 +188,11 @@ def paired_difference(a: Evaluation, b: Evaluation, metric: str = "ndcg") -> Pai
     """Paired comparison over the same evaluated users (raises if the user sets differ)."""
     if not np.array_equal(a.users, b.users):
         raise ValueError("paired comparison needs the same evaluated users")
-    d = a.per_user[metric] - b.per_user[metric]
+    return paired_arrays(a.per_user[metric], b.per_user[metric], f"{metric}@{a.k}")
+
+
+def paired_arrays(a: np.ndarray, b: np.ndarray, metric: str = "") -> PairedDifference:
+    """Mean of the paired differences a - b (float[n] each, same units) with its standard error."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
-    return PairedDifference(f"{metric}@{a.k}", float(d.mean()), se)
+    return PairedDifference(metric, float(d.mean()), se)

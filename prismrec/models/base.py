@@ -33,6 +33,14 @@ class ItemSide:
     category_names: tuple[str, ...] = ()
 
 
+def category_mask(categories: sp.csr_matrix | None, names: tuple[str, ...], label: str, n_items: int) -> np.ndarray:
+    """bool[n_items]: items labelled `label` in a 0/1 item-category matrix (none when the label is unknown)."""
+    if categories is None or label not in names:
+        return np.zeros(n_items, dtype=bool)
+    column = categories.tocsc()[:, names.index(label)]
+    return np.asarray(column.todense()).ravel() > 0
+
+
 class Scorer(ABC):
     """Base class of every scorer.
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.models.base import category_mask
 from prismrec.params import param
 from prismrec.profiles.interests import normalise
+from prismrec.ranking import top_k
 from prismrec.rerank.base import standardise, unit_interval
 from prismrec.rerank.dpp import dpp_select
 from prismrec.rerank.mmr import mmr_select
@@ -87,9 +89,7 @@ class ItemSearch:
 
     def in_category(self, name: str) -> np.ndarray:
         """bool[n_items]: items labelled `name` (none when the label is unknown)."""
-        if self.categories is None or name not in self.category_names:
-            return np.zeros(self.n_items, dtype=bool)
-        return np.asarray(self.categories[:, self.category_names.index(name)].todense()).ravel() > 0
+        return category_mask(self.categories, self.category_names, name, self.n_items)
 
     def search(
         self,
@@ -116,9 +116,9 @@ class ItemSearch:
         dense = self._dense(query) if use_dense else None
         rankings = []
         if lexical is not None:
-            rankings.append(_top(np.where(allowed & (lexical > 0), lexical, -np.inf), p.candidates))
+            rankings.append(_ranked(np.where(allowed & (lexical > 0), lexical, -np.inf), p.candidates))
         if dense is not None:
-            rankings.append(_top(np.where(allowed, dense, -np.inf), p.candidates))
+            rankings.append(_ranked(np.where(allowed, dense, -np.inf), p.candidates))
         candidates = np.unique(np.concatenate(rankings)) if rankings else np.zeros(0, dtype=np.int64)
         if len(candidates) == 0:
             return SearchHits(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
@@ -200,13 +200,7 @@ class ItemSearch:
         return "; ".join(parts)
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """int64[<= k] indices of the largest finite scores, best first (ties by lower index)."""
-    finite = np.flatnonzero(np.isfinite(scores))
-    if len(finite) == 0:
-        return np.zeros(0, dtype=np.int64)
-    values = scores[finite]
-    take = min(k, len(finite))
-    part = np.argpartition(-values, take - 1)[:take]
-    order = np.lexsort((finite[part], -values[part]))
-    return finite[part][order].astype(np.int64)
+def _ranked(scores: np.ndarray, k: int) -> np.ndarray:
+    """int64[<= k] indices of the largest finite scores of one row, best first (-inf entries never)."""
+    items, _ = top_k(np.asarray(scores, dtype=np.float32)[None, :], k)
+    return items[0][items[0] >= 0]

@@ -95,6 +95,7 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
     store = Store(db_path)
     state = ServiceState(store, LiveModel(model_dir, store))
     metrics = Metrics()
+    known_rerankers = tuple(rerankers())
     app = FastAPI(title="prismrec", version=__version__, description="Recommendations that are relevant and diverse.",
                   max_body_size=MAX_BODY_BYTES)  # larger bodies (also chunked ones) get 413
 
@@ -156,9 +157,9 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
         category: Annotated[str | None, Query(description="only items of this category")] = None,
     ) -> Any:
         """Top-k for one user. CPU-bound for about a millisecond, so it runs on the event loop (no thread hop)."""
-        if reranker is not None and reranker not in rerankers():
+        if reranker is not None and reranker not in known_rerankers:
             raise invalid(["query", "reranker"], f"unknown re-ranker '{reranker}'; choose one of "
-                          f"{', '.join(rerankers())}")  # fmt: skip
+                          f"{', '.join(known_rerankers)}")  # fmt: skip
         excluded = tuple(i.strip() for i in (exclude or "").split(",") if i.strip())
         try:
             found = state.live.recommend(user_id, k, diversity, reranker, excluded, category)

@@ -24,8 +24,11 @@ import scipy.sparse as sp
 from prismrec.config import RerankConfig
 from prismrec.errors import UnknownIdError
 from prismrec.evaluation.tradeoff import setting
+from prismrec.models.base import category_mask
 from prismrec.pipeline import Pipeline
 from prismrec.profiles.history import append_event
+from prismrec.profiles.interests import normalise
+from prismrec.rerank.base import unit_interval
 from prismrec.rerank.exposure import ExposureCounter
 from prismrec.rerank.mmr import mmr_select
 from prismrec.rerank.registry import reranker_class
@@ -106,7 +109,8 @@ class LiveModel:
             if item_id in pipeline.item_ids:
                 candidates[pipeline.item_ids.index(item_id)] = False
         if category is not None:
-            candidates &= self._in_category(pipeline, category)
+            candidates &= category_mask(pipeline.side.categories, pipeline.side.category_names, category,
+                                        len(pipeline.item_ids))  # fmt: skip
         user = pipeline.user_ids.index(user_id) if user_id in pipeline.user_ids else 0
         items, scores = pipeline.recommend(np.array([user]), k, candidates=candidates, history=row,
                                            exposure=self.exposure)  # fmt: skip
@@ -124,7 +128,7 @@ class LiveModel:
             row = self.history_row(user_id) if user_id is not None else None
         assert pipeline.item_ids is not None
         if category is not None:
-            allowed = allowed & self._in_category(pipeline, category)
+            allowed = allowed & pipeline.searcher.in_category(category)  # the search index is built anyway
         personal = 1.0 if row is not None and row.nnz else 0.0
         params = SearchParams(diversity=diversity, personalisation=personal)
         hits = pipeline.search(query, k, row, params, allowed)
@@ -149,10 +153,7 @@ class LiveModel:
         else:
             found, similarity = _co_occurring(pipeline.history, item, deleted, pool)
         if diversity and vectors is not None and len(found) > k:
-            unit = vectors[found] / np.maximum(np.linalg.norm(vectors[found], axis=1, keepdims=True), 1e-12)
-            spread = np.ptp(similarity)
-            relevance = (similarity - similarity.min()) / spread if spread > 0 else np.ones(len(found))
-            order = mmr_select(unit, relevance, float(diversity), k)
+            order = mmr_select(normalise(vectors[found]), unit_interval(similarity), float(diversity), k)
             found, similarity = found[order], similarity[order]
         title = pipeline.titles[item] if pipeline.titles else item_id
         return [Recommendation(str(pipeline.item_ids.ids[i]), float(s), f"similar to “{title}”")
@@ -236,16 +237,6 @@ class LiveModel:
             if self.index is not None and grown.side.vectors is not None:
                 self.index.upsert(np.array([index]), grown.side.vectors[index : index + 1])
             return True
-
-    @staticmethod
-    def _in_category(pipeline: Pipeline, category: str) -> np.ndarray:
-        """bool[n_items]: items labelled `category` (none when the label is unknown)."""
-        assert pipeline.item_ids is not None
-        names = pipeline.side.category_names
-        if pipeline.side.categories is None or category not in names:
-            return np.zeros(len(pipeline.item_ids), dtype=bool)
-        column = pipeline.side.categories[:, names.index(category)]
-        return np.asarray(column.todense()).ravel() > 0
 
 
 def _co_occurring(history: sp.csr_matrix, item: int, deleted: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
