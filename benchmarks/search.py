@@ -1,4 +1,4 @@
-"""Semantic search benchmark: BM25, dense (all-MiniLM-L6-v2), fused (RRF) and fused + MMR diversity.
+"""Semantic search benchmark: BM25, dense (all-MiniLM-L6-v2), fused (default and tuned) and fused + diversified.
 
 Relevance labels never come from the indexed text:
 
@@ -9,10 +9,12 @@ Relevance labels never come from the indexed text:
   whitespace collapsed; bundles with the same intent merged); its relevant items are the items of
   those bundles. The index holds the Amazon title + category-path labels.
 
-Queries are split in two halves by a seeded permutation. The MMR weight λ of the diversified setting is
-the largest on the grid whose NDCG@10 on the first half is ≥ 97% of plain fusion's; every table row
-is scored on the second half. Latency is per `ItemSearch.search` call (query encoding included),
-in-process, over all queries. Writes the `search` section of BENCHMARKS.md.
+Queries are split in two halves by a seeded permutation. On the first half, the tuned fusion is the best
+of RRF and weighted fusion × BM25 weight on a grid; the diversified setting is the re-ranker (MMR over the
+item vectors or xQuAD over the candidates' categories) and weight λ with the highest category coverage among
+those whose NDCG@10 keeps ≥ 98.5% of the tuned fusion's. Every table row is scored on the second half.
+Latency is per `ItemSearch.search` call (query encoding included), in-process, over all queries.
+Writes the `search` section of BENCHMARKS.md.
 
     PRISMREC_DATA_HOME=../shared/data PRISMREC_CACHE_DIR=/tmp/embcache OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
         python benchmarks/search.py [--datasets ml-latest-small,bundlerec-electronic,...] [--no-write]
@@ -46,11 +48,14 @@ K = 10
 SEED = 0
 MAX_TAG_QUERIES = 300
 MIN_TAGGED_MOVIES = 3
-KEEP = 0.97  # share of fused NDCG@10 the diversified setting must keep on the first half
+KEEP = 0.97  # share of fused NDCG@10 the diversified setting must keep (on the scored half)
+SELECT_KEEP = 0.985  # share λ must keep on the first half: a margin for the shift between the halves
 LAMBDAS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+FUSION_GRID = tuple((fusion, weight) for fusion in ("rrf", "weighted") for weight in (0.2, 0.3, 0.4, 0.5, 0.6))
 DEFAULT_DATASETS = ("ml-latest-small", "bundlerec-electronic", "bundlerec-clothing", "bundlerec-food")
-FUSED = SearchParams(mode="fused", fusion="rrf", rrf_k=60, candidates=100)
-SETTINGS = ("BM25 (lexical)", "dense (MiniLM)", "fused (RRF k=60)", "fused + MMR")
+FUSED = SearchParams(mode="fused", candidates=100)  # the library's default fusion
+DIVERSIFIERS = ("mmr", "xquad")
+SETTINGS = ("BM25 (lexical)", "dense (MiniLM)", "fused (default)", "fused (tuned)", "fused (tuned) + diversified")
 COMMAND = (
     "PRISMREC_DATA_HOME=../shared/data PRISMREC_CACHE_DIR=/tmp/embcache OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "
     ".venv/bin/python benchmarks/search.py"
@@ -223,9 +228,11 @@ class Result:
     bench: Benchmark
     halves: tuple[np.ndarray, np.ndarray]
     runs: dict[str, Scores]
-    sweep: dict[float, float]
+    fusion_sweep: dict[tuple[str, float], float]
+    fusion: SearchParams
+    sweep: dict[tuple[str, float], Scores]
     fused_tune: float
-    chosen: float
+    chosen: tuple[str, float]
     build_s: float
     vectors_s: float
 
@@ -250,17 +257,27 @@ def run_benchmark(name: str) -> Result:
         SETTINGS[2]: score(search, bench, vectors, FUSED, everything),
     }
     sweeping = ItemSearch(bench.texts, vectors, RememberingEncoder(encoder), bench.categories, bench.category_names)
-    fused_tune = float(runs[SETTINGS[2]].ndcg[tune].mean())
-    sweep = {lam: float(score(sweeping, bench, vectors, replace(FUSED, diversity=lam), tune).ndcg.mean())
-             for lam in LAMBDAS}  # fmt: skip
-    kept = [lam for lam, value in sweep.items() if value >= KEEP * fused_tune]
-    chosen = max(kept) if kept else min(LAMBDAS)
-    runs[SETTINGS[3]] = score(search, bench, vectors, replace(FUSED, diversity=chosen), everything)
+    fusion_sweep = {
+        (fusion, weight): float(score(sweeping, bench, vectors, replace(FUSED, fusion=fusion, lexical_weight=weight),
+                                      tune).ndcg.mean())
+        for fusion, weight in FUSION_GRID
+    }  # fmt: skip
+    best_fusion, best_weight = max(fusion_sweep, key=lambda key: fusion_sweep[key])
+    fused = replace(FUSED, fusion=best_fusion, lexical_weight=best_weight)
+    runs[SETTINGS[3]] = score(search, bench, vectors, fused, everything)
+    fused_tune = fusion_sweep[best_fusion, best_weight]
+    sweep = {(reranker, lam): score(sweeping, bench, vectors, replace(fused, reranker=reranker, diversity=lam), tune)
+             for reranker in DIVERSIFIERS for lam in LAMBDAS}  # fmt: skip
+    kept = [key for key, scores in sweep.items() if scores.ndcg.mean() >= SELECT_KEEP * fused_tune]
+    chosen = max(kept, key=lambda key: mean(sweep[key].coverage)) if kept else ("mmr", min(LAMBDAS))
+    diversified = replace(fused, reranker=chosen[0], diversity=chosen[1])
+    runs[SETTINGS[4]] = score(search, bench, vectors, diversified, everything)
     for setting, scores in runs.items():
         print(f"  {setting}: NDCG@10 {scores.ndcg[test].mean():.4f} (held-out half), "
               f"p50 {np.percentile(scores.latency_ms, 50):.2f} ms", flush=True)  # fmt: skip
-    print(f"  λ sweep on the first half (fused {fused_tune:.4f}): {sweep}; chosen {chosen}", flush=True)
-    return Result(bench, (tune, test), runs, sweep, fused_tune, chosen, build_s, vectors_s)
+    print(f"  fusion sweep on the first half: {fusion_sweep}; chosen {best_fusion} {best_weight}", flush=True)
+    print(f"  diversity on the first half (fused {fused_tune:.4f}): chosen {chosen}", flush=True)
+    return Result(bench, (tune, test), runs, fusion_sweep, fused, sweep, fused_tune, chosen, build_s, vectors_s)
 
 
 def embed_catalog_for(bench: Benchmark) -> tuple[np.ndarray, TextEncoder]:
@@ -288,7 +305,11 @@ def quality_table(results: list[Result]) -> list[str]:
     for result in results:
         bench, test = result.bench, result.halves[1]
         for setting, scores in result.runs.items():
-            label = f"{setting} λ={result.chosen:g}" if setting == SETTINGS[3] else setting
+            label = {
+                SETTINGS[2]: f"fused ({fusion_label(FUSED)}, default)",
+                SETTINGS[3]: f"fused ({fusion_label(result.fusion)}, tuned)",
+                SETTINGS[4]: f"fused ({fusion_label(result.fusion)}, tuned) + {diversity_label(result.chosen)}",
+            }.get(setting, setting)
             held = scores.subset(test)
             lines.append(
                 f"| {bench.name} | {bench.n_items:,} | {len(test)} / {len(bench.queries)} | {label} "
@@ -300,31 +321,61 @@ def quality_table(results: list[Result]) -> list[str]:
     return lines
 
 
+def fusion_label(params: SearchParams) -> str:
+    """'RRF k=60, BM25 weight 0.5' or 'weighted, BM25 weight 0.3'."""
+    method = f"RRF k={params.rrf_k}" if params.fusion == "rrf" else "weighted"
+    return f"{method}, BM25 weight {params.lexical_weight:g}"
+
+
 def paired_table(results: list[Result]) -> list[str]:
     lines = [
-        "| benchmark | fused − BM25, scored half | fused − dense, scored half | fused − BM25, all queries "
-        "| fused − dense, all queries | fused + MMR − fused, scored half |",
-        "|---|---|---|---|---|---|",
+        "| benchmark | tuned fused − BM25 | tuned fused − dense | default fused − BM25 | default fused − dense "
+        "| tuned fused + diversified − tuned fused | kept |",
+        "|---|---|---|---|---|---|---|",
     ]
     for result in results:
         test = result.halves[1]
-        lexical, dense, fused, diverse = (result.runs[s].ndcg for s in SETTINGS)
+        lexical, dense, default, tuned, diverse = (result.runs[s].ndcg[test] for s in SETTINGS)
         lines.append(
-            f"| {result.bench.name} | {paired(fused[test], lexical[test])} | {paired(fused[test], dense[test])} "
-            f"| {paired(fused, lexical)} | {paired(fused, dense)} | {paired(diverse[test], fused[test])} |"
+            f"| {result.bench.name} | {paired(tuned, lexical)} | {paired(tuned, dense)} | {paired(default, lexical)} "
+            f"| {paired(default, dense)} | {paired(diverse, tuned)} | {diverse.mean() / tuned.mean():.1%} |"
         )
     return lines
 
 
-def sweep_table(results: list[Result]) -> list[str]:
+def fusion_table(results: list[Result]) -> list[str]:
     lines = [
-        "| benchmark | queries | fused | " + " | ".join(f"λ={lam:g}" for lam in LAMBDAS) + " | chosen λ |",
-        "|---|---|---|" + "---|" * len(LAMBDAS) + "---|",
+        "| benchmark | queries | " + " | ".join(f"{'RRF' if f == 'rrf' else 'weighted'} {w:g}" for f, w in FUSION_GRID)
+        + " | chosen |",
+        "|---|---|" + "---|" * len(FUSION_GRID) + "---|",
     ]
     for result in results:
-        cells = [f"{value:.4f}" + ("" if value >= KEEP * result.fused_tune else "*") for value in result.sweep.values()]
-        lines.append(f"| {result.bench.name} | {len(result.halves[0])} | {result.fused_tune:.4f} | "
-                     + " | ".join(cells) + f" | {result.chosen:g} |")  # fmt: skip
+        cells = [f"{result.fusion_sweep[key]:.4f}" for key in FUSION_GRID]
+        lines.append(f"| {result.bench.name} | {len(result.halves[0])} | " + " | ".join(cells)
+                     + f" | {fusion_label(result.fusion)} |")  # fmt: skip
+    return lines
+
+
+def diversity_label(chosen: tuple[str, float]) -> str:
+    """'MMR λ=0.15' or 'xQuAD λ=0.3'."""
+    return f"{'xQuAD' if chosen[0] == 'xquad' else chosen[0].upper()} λ={chosen[1]:g}"
+
+
+def sweep_table(results: list[Result]) -> list[str]:
+    lines = [
+        "| benchmark | re-ranker | fused | " + " | ".join(f"λ={lam:g}" for lam in LAMBDAS) + " |",
+        "|---|---|---|" + "---|" * len(LAMBDAS),
+    ]
+    for result in results:
+        for reranker in DIVERSIFIERS:
+            cells = []
+            for lam in LAMBDAS:
+                scores = result.sweep[reranker, lam]
+                kept = scores.ndcg.mean() >= SELECT_KEEP * result.fused_tune
+                cell = f"{scores.ndcg.mean():.4f} / {mean(scores.coverage):.3f}" + ("" if kept else "*")
+                cells.append(f"**{cell}**" if (reranker, lam) == result.chosen else cell)
+            lines.append(f"| {result.bench.name} | {diversity_label((reranker, 0))[:-4]} | {result.fused_tune:.4f} | "
+                         + " | ".join(cells) + " |")  # fmt: skip
     return lines
 
 
@@ -342,13 +393,17 @@ def section(results: list[Result], minutes: float) -> list[str]:
         "**bundlerec-\\***: queries are the crowd-written bundle intents (lower-cased, whitespace-collapsed; bundles "
         "with the same intent merged into one query whose relevant items are the union of their items); the index "
         "is the Amazon title + category-path labels. Dense = all-MiniLM-L6-v2 (fp32, CPU) over the same text; "
-        f"fused = RRF (k = 60) of the top {FUSED.candidates} of each; fused + MMR = MMR over the fused candidates "
-        "with the item vectors (`SearchParams.diversity`).",
+        f"BM25 tokens are stemmed (Snowball English). Fused = the top {FUSED.candidates} of each retriever, combined "
+        f"by the library default ({fusion_label(FUSED)}) or by the fusion tuned on the first half; diversified = "
+        "MMR over the item vectors or xQuAD over the candidates' categories (the query's aspects) on the tuned "
+        "fusion (`SearchParams.reranker`, `SearchParams.diversity`).",
         "",
-        "The queries are split in two halves by a seeded permutation. The MMR weight λ is the largest grid value "
-        f"whose NDCG@10 on the **first half** keeps ≥ {KEEP:.0%} of plain fusion's; **every quality number below is "
-        'on the second half** (the "scored" half). Latency is per `ItemSearch.search` call in-process (query '
-        "encoding, BM25, dense scores, fusion, MMR, reasons), over all queries, for the catalogue size in the row "
+        "The queries are split in two halves by a seeded permutation. On the **first half**: the tuned fusion is the "
+        "best NDCG@10 over RRF / weighted × BM25 weight ∈ {0.2 … 0.6}; the diversified setting is the re-ranker and "
+        f"λ with the highest category coverage among those keeping ≥ {SELECT_KEEP:.1%} of the tuned fusion's NDCG@10 "
+        f"(a margin over the {KEEP:.0%} asked of the scored half). **Every quality number below is on the second "
+        'half** (the "scored" half). Latency is per `ItemSearch.search` call in-process (query encoding, BM25, '
+        "dense scores, fusion, re-ranking, reasons), over all queries, for the catalogue size in the row "
         "(ml-latest-small = the ~10k-item case).",
         "",
         "Definitions: NDCG@10 and Recall@10 with binary relevance over the query's relevant set (ideal DCG over "
@@ -365,7 +420,12 @@ def section(results: list[Result], minutes: float) -> list[str]:
         "",
         *paired_table(results),
         "",
-        f"Choosing λ on the first half (NDCG@10; * = below {KEEP:.0%} of fused):",
+        "Choosing the fusion on the first half (NDCG@10):",
+        "",
+        *fusion_table(results),
+        "",
+        f"Choosing the diversifier on the first half (NDCG@10 / category coverage@10; * = below {SELECT_KEEP:.1%} of "
+        "the tuned fusion's NDCG@10; bold = chosen):",
         "",
         *sweep_table(results),
         "",

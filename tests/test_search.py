@@ -72,6 +72,12 @@ def test_reciprocal_rank_fusion_by_hand() -> None:
     assert np.argsort(-fused, kind="stable").tolist() == [0, 2, 1, 3]
 
 
+def test_weighted_reciprocal_rank_fusion_by_hand() -> None:
+    fused = reciprocal_rank_fusion([np.array([0, 1, 2]), np.array([2, 0])], n_items=4, k=60, weights=[0.2, 0.8])
+    np.testing.assert_allclose(fused, [0.2 / 61 + 0.8 / 62, 0.2 / 62, 0.2 / 63 + 0.8 / 61, 0.0])
+    assert np.argsort(-fused, kind="stable").tolist() == [2, 0, 1, 3]  # the heavier ranking's first item wins
+
+
 def test_fused_search_is_rrf_of_the_two_single_rankings() -> None:
     texts = ["red apple pie", "green apple", "apple juice and apple cake", "banana bread", "red wine", "blue cheese"]
     vectors = unit(np.eye(6, dtype=np.float32) + 0.1)
@@ -82,11 +88,11 @@ def test_fused_search_is_rrf_of_the_two_single_rankings() -> None:
     dense = search.search(query, 6, DENSE).items
     assert lexical.tolist() == [0, 4, 2, 1] and dense.tolist() == [1, 3, 4, 0, 2, 5]  # the hand-made setup
 
-    hits = search.search(query, 6, SearchParams(mode="fused", fusion="rrf", rrf_k=10))
+    hits = search.search(query, 6, SearchParams(mode="fused", fusion="rrf", rrf_k=10, lexical_weight=0.4))
     by_hand: dict[int, float] = {}
-    for ranking in (lexical, dense):
+    for ranking, weight in ((lexical, 0.4), (dense, 0.6)):
         for rank, item in enumerate(ranking.tolist(), start=1):
-            by_hand[item] = by_hand.get(item, 0.0) + 1 / (10 + rank)
+            by_hand[item] = by_hand.get(item, 0.0) + weight / (10 + rank)
     order = sorted(by_hand, key=lambda item: (-by_hand[item], item))
     assert hits.items.tolist() == order
     np.testing.assert_allclose(hits.scores, [by_hand[i] for i in order], rtol=1e-6)
@@ -162,12 +168,20 @@ def test_bm25_matches_the_formula_on_a_tiny_corpus() -> None:
 
 def test_chinese_text_is_segmented_into_words() -> None:
     assert tokenize("猫咪和狗狗在家里玩耍") == ["猫咪", "和", "狗狗", "在", "家里", "玩耍"]
-    assert tokenize("iPhone手机壳 黑色") == ["iphone", "手机", "壳", "黑色"]  # Latin words lower-cased, CJK segmented
+    assert tokenize("iPhone手机壳 黑色") == ["iphon", "手机", "壳", "黑色"]  # Latin words lower-cased and stemmed
     texts = ["猫咪和狗狗在家里玩耍", "我喜欢吃北京烤鸭", "新款手机壳黑色", "学习机器学习的方法"]
     search = ItemSearch(texts)
     assert search.search("家里的猫咪", 3, SearchParams(mode="lexical")).items[0] == 0
     assert search.search("黑色的手机", 3, SearchParams(mode="lexical")).items[0] == 2
     assert "猫咪" in search.search("家里的猫咪", 1, SearchParams(mode="lexical")).reasons[0]
+
+
+def test_english_words_match_through_their_stems() -> None:
+    assert tokenize("Aliens running to the weddings") == ["alien", "run", "wed"]  # stop word "to", "the" dropped
+    texts = ["Alien (1979) Horror|Sci-Fi", "Running Scared (1986) Action|Comedy", "Toy Story (1995) Animation"]
+    hits = ItemSearch(texts).search("aliens", 3, SearchParams(mode="lexical"))
+    assert hits.items.tolist() == [0]
+    assert hits.reasons == ["matches “aliens”"]  # the reason names the query's word, not its stem
 
 
 # ----------------------------------------------------------------------------- filters, diversity, collapse, profile

@@ -5,17 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def reciprocal_rank_fusion(rankings: list[np.ndarray], n_items: int, k: int = 60) -> np.ndarray:
-    """float64[n_items]: Σ over rankings of 1 / (k + rank), rank from 1 (Cormack et al. 2009); 0 if unranked.
+def reciprocal_rank_fusion(
+    rankings: list[np.ndarray], n_items: int, k: int = 60, weights: list[float] | None = None
+) -> np.ndarray:
+    """float64[n_items]: Σ_j w_j / (k + rank_j), rank from 1 (Cormack et al. 2009); 0 if unranked.
 
     Args:
         rankings: int arrays of item indices, best first (each may be a different length).
         n_items: catalogue size.
         k: the smoothing constant.
+        weights: one weight per ranking (all 1 when None: the original RRF).
     """
     fused = np.zeros(n_items)
-    for ranking in rankings:
-        fused[ranking] += 1.0 / (k + np.arange(1, len(ranking) + 1))
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+        fused[ranking] += weight / (k + np.arange(1, len(ranking) + 1))
     return fused
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prismrec.search.tokens import tokenize
+from prismrec.search.tokens import tokenize, words_and_tokens
 
 
 class LexicalIndex:
@@ -31,6 +31,6 @@ class LexicalIndex:
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
 
     def matched_terms(self, query: str, text: str) -> list[str]:
-        """The query terms that occur in `text` (for reasons)."""
-        words = set(tokenize(text))
-        return list(dict.fromkeys(t for t in tokenize(query) if t in words))
+        """The query's words (as written, lower-cased) whose token occurs in `text` (for reasons)."""
+        tokens = set(tokenize(text))
+        return list(dict.fromkeys(word for token, word in words_and_tokens(query) if token in tokens))

@@ -2,9 +2,9 @@
 diversified and de-duplicated.
 
     query ─┬─ BM25 over the item texts ─────── top `candidates` ─┐
-           └─ encoder(query) · item vectors ── top `candidates` ─┴─ fusion (RRF or weighted)
+           └─ encoder(query) · item vectors ── top `candidates` ─┴─ weighted fusion (or RRF)
               ─▶ + personalisation · z(cos(user profile, item))      (optional)
-              ─▶ MMR over the item vectors, λ = diversity            (optional)
+              ─▶ MMR / DPP / xQuAD re-ranking, λ = diversity        (optional)
               ─▶ near-duplicate collapse (cosine ≥ collapse)          (optional) ─▶ top k + reasons
 """
 
@@ -35,9 +35,10 @@ SEARCH_RERANKERS = ("mmr", "dpp", "xquad")
 @dataclass(frozen=True)
 class SearchParams:
     mode: str = param("fused", "lexical (BM25), dense (item vectors) or both fused", choices=MODES)
-    fusion: str = param("rrf", "reciprocal-rank fusion, or a weighted sum of min-max scaled scores", choices=FUSIONS)
+    fusion: str = param("weighted", "a weighted sum of min-max scaled scores, or reciprocal-rank fusion (rrf)",
+                        choices=FUSIONS)  # fmt: skip
     rrf_k: int = param(60, "RRF smoothing constant", min=1)
-    lexical_weight: float = param(0.5, "weight of BM25 in the weighted fusion (dense gets 1 - it)", min=0.0, max=1.0)
+    lexical_weight: float = param(0.4, "weight of BM25 in either fusion (dense gets 1 - it)", min=0.0, max=1.0)
     candidates: int = param(100, "items each retriever contributes", min=1)
     personalisation: float = param(0.0, "weight of the user's profile cosine, in standard deviations", min=0.0)
     diversity: float = param(0.0, "MMR λ over the item vectors of the fused candidates (0 = relevance order)",
@@ -149,9 +150,10 @@ class ItemSearch:
             assert only is not None
             return np.asarray(only, dtype=np.float64)[candidates]
         assert lexical is not None and dense is not None
+        weights = [p.lexical_weight, 1.0 - p.lexical_weight]
         if p.fusion == "rrf":
-            return reciprocal_rank_fusion(rankings, len(lexical), p.rrf_k)[candidates]
-        return weighted_fusion([lexical, dense], [p.lexical_weight, 1.0 - p.lexical_weight], candidates)
+            return reciprocal_rank_fusion(rankings, len(lexical), p.rrf_k, weights)[candidates]
+        return weighted_fusion([lexical, dense], weights, candidates)
 
     def _page(self, candidates: np.ndarray, relevance: np.ndarray, k: int, p: SearchParams) -> np.ndarray:
         """int64[<= k] positions into the relevance-ordered candidates: MMR, then near-duplicate collapse."""
