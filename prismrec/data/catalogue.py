@@ -16,6 +16,7 @@ from prismrec.data.kuairec import load_kuairec_captions
 from prismrec.data.movielens import load_movielens_latest
 from prismrec.data.registry import DatasetSpec, RemoteFile, register
 from prismrec.data.schema import Dataset
+from prismrec.data.steam import load_steam_bundles
 
 _RECBOLE = "https://raw.githubusercontent.com/RUCAIBox/RecBole/7b02be5ec80a88310f2d04a27a82adfcbb5dc211/dataset/ml-100k"
 
@@ -179,5 +180,21 @@ register(
                        "08f6ec40059c5a7ecdcebf615d080d9cf8f59f9497f6d66e8d5ccabdc7cab2d9"),
         ),
         terms="Gao et al. (CIKM 2022), KuaiRec: CC BY-SA 4.0 (attribution, share-alike)",
+    )
+)  # fmt: skip
+
+_STEAM = f"{_RAW}/Carineyam/systeme-de-recommandation-de-jeux-vid-os/15baafe623d17ffc3ae8daec2b3f8b661e9cb9e3"
+
+register(
+    DatasetSpec(
+        name="steam-bundles",
+        description="Steam store bundles with item names, genres and prices (McAuley lab): "
+        "615 bundles, 2,805 items; no users",
+        loader=load_steam_bundles,
+        files=(
+            RemoteFile("bundle_data.json", f"{_STEAM}/bundle_data.json",
+                       "2907fbace9839a0b728c9319b327d9485d8d42406827a8f17acb259c54ca49a2"),
+        ),
+        terms="research use; cite Pathak, Gupta & McAuley, SIGIR 2017",
     )
 )  # fmt: skip

@@ -244,12 +244,19 @@ class Bundles:
         user_bundles: named parts of the user-bundle log (e.g. "train", "tune", "test" or "all"),
             each an int32 array [n, 2] of (user index, bundle index) in file order.
         names: per bundle index, a display name or intent text ("" if the source has none).
+        prices: float64[n_bundles], the price of each bundle (e.g. dollars; NaN where unknown),
+            or None when the source has no prices.
     """
 
     bundle_ids: IdMap
     membership: sp.csr_matrix
     user_bundles: dict[str, np.ndarray] = field(default_factory=dict)
     names: tuple[str, ...] = ()
+    prices: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.prices is not None and self.prices.shape != (len(self.bundle_ids),):
+            raise ValueError("Bundles prices must have one entry per bundle")
 
     def __len__(self) -> int:
         return len(self.bundle_ids)
