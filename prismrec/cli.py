@@ -1,5 +1,5 @@
 """The `prismrec` command: fit, recommend, search, evaluate, tune, tradeoff, datasets, demo, serve, keys, refit,
-compact.
+compact, bundles.
 
 Commands are thin: they call the library and print. A `PrismrecError` becomes a one-line message
 on stderr and exit code 1, never a traceback.
@@ -523,6 +523,10 @@ def compact(
 
     deleted = Store(db).compact(time.time() - older_than_days * 86_400.0)
     out.print(f"deleted {deleted} events older than {older_than_days:g} days from {db}")
+
+
+# `prismrec bundles ...` lives in its own module; importing it registers the sub-command.
+from prismrec import cli_bundles  # noqa: E402, F401
 
 
 def main() -> None:

@@ -14,6 +14,10 @@
     name = "mmr"         # a registered re-ranker (mmr, dpp, calibrated, xquad, ...)
     lambda = 0.3         # its parameters; every re-ranker has one diversity knob
 
+    [bundles]            # optional: recommend bundles (datasets with bundles; `prismrec bundles`)
+    name = "fused"       # a registered bundle scorer (popular, ease, item-overlap, text, fused)
+    lambda = 500.0       # its parameters
+
     [recommend]
     k = 10               # default list length
     exclude_seen = true  # never recommend what the user already has
@@ -27,10 +31,11 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import tomli_w
 
+from prismrec.bundles.scorers import bundle_scorer_class
 from prismrec.errors import ConfigError
 from prismrec.models import scorer_class
 from prismrec.params import param, params_to_dict, parse_params
@@ -38,8 +43,8 @@ from prismrec.profiles.history import HistoryParams
 from prismrec.rerank.registry import reranker_class
 from prismrec.semantic.encoder import EncoderParams
 
-SECTIONS = ("scorer", "encoder", "history", "rerank", "recommend")
-NESTED = ("history", "recommend", "encoder", "rerank")  # `section.name=value` assignments
+SECTIONS = ("scorer", "encoder", "history", "rerank", "recommend", "bundles")
+NESTED = ("history", "recommend", "encoder", "rerank", "bundles")  # `section.name=value` assignments
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class ComponentConfig:
         return self.lookup(self.name)(self.params)
 
 
+C = TypeVar("C", bound=ComponentConfig)
+
+
 def _assign(table: dict[str, Any], name: str, value: Any) -> None:
     """Set a possibly dotted public name in nested parameter tables; `x.name` starts component x afresh."""
     head, dot, rest = name.partition(".")
@@ -116,6 +124,29 @@ class RerankConfig(ComponentConfig):
         return reranker_class(name)
 
 
+class BundleScorerConfig(ComponentConfig):
+    """The bundle scorer: a registered bundle scorer and its parameters ([bundles])."""
+
+    label: ClassVar[str] = "bundle scorer"
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        return bundle_scorer_class(name)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> BundleScorerConfig:
+        """The [bundles] section of a TOML file (a pipeline config or a file with only that section)."""
+        data = read_toml(path)
+        if "bundles" not in data:
+            raise ConfigError(f"{path}: no [bundles] section (e.g. [bundles] name = \"fused\" lambda = 500.0)")
+        try:
+            config = _named_component(cls, data["bundles"], "[bundles]", "fused")
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
+        assert config is not None
+        return config
+
+
 @dataclass(frozen=True)
 class RecommendConfig:
     k: int = param(10, "default number of recommendations per user", min=1, max=10_000)
@@ -134,6 +165,7 @@ class PipelineConfig:
     history: HistoryParams = dataclasses.field(default_factory=HistoryParams)
     encoder: EncoderParams | None = None
     rerank: RerankConfig | None = None
+    bundles: BundleScorerConfig | None = None
 
     @classmethod
     def for_model(cls, name: str, values: dict[str, Any] | None = None) -> PipelineConfig:
@@ -152,20 +184,15 @@ class PipelineConfig:
             recommend = parse_params(RecommendConfig, data.get("recommend") or {}, "[recommend]")
             history = parse_params(HistoryParams, data.get("history") or {}, "[history]")
             encoder = parse_params(EncoderParams, data["encoder"], "[encoder]") if "encoder" in data else None
-            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder, _rerank(data.get("rerank")))
+            rerank = _named_component(RerankConfig, data.get("rerank"), "[rerank]", "mmr")
+            bundles = _named_component(BundleScorerConfig, data.get("bundles"), "[bundles]", "fused")
+            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder, rerank, bundles)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PipelineConfig:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} not found") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: invalid TOML ({error})") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_toml(path), str(path))
 
     def with_values(self, values: dict[str, Any]) -> PipelineConfig:
         """A copy with parameters replaced: `lambda=300` sets a scorer parameter, `history.half_life=5`
@@ -185,6 +212,7 @@ class PipelineConfig:
             parse_params(HistoryParams, history, "[history]"),
             self._encoder_with(sections["encoder"]),
             self._rerank_with(sections["rerank"]),
+            self._bundles_with(sections["bundles"]),
         )
 
     def _encoder_with(self, values: dict[str, Any]) -> EncoderParams | None:
@@ -203,6 +231,13 @@ class PipelineConfig:
         # A `name` starts that re-ranker from its defaults (ComponentConfig.with_values).
         return (self.rerank or RerankConfig.build(str(values["name"]))).with_values(values)
 
+    def _bundles_with(self, values: dict[str, Any]) -> BundleScorerConfig | None:
+        if not values:
+            return self.bundles
+        if values.get("name") == "none":
+            return None
+        return (self.bundles or BundleScorerConfig.build(str(values.get("name", "fused")))).with_values(values)
+
     def to_dict(self) -> dict[str, Any]:
         data = {
             "scorer": self.scorer.to_dict(),
@@ -213,18 +248,31 @@ class PipelineConfig:
             data["encoder"] = params_to_dict(self.encoder)
         if self.rerank is not None:
             data["rerank"] = self.rerank.to_dict()
+        if self.bundles is not None:
+            data["bundles"] = self.bundles.to_dict()
         return data
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
 
 
-def _rerank(table: Any) -> RerankConfig | None:
-    """The [rerank] section: name = "<re-ranker>" and its parameters (absent = no re-ranking)."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The TOML file as a dict, or a ConfigError naming the file and the problem."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML ({error})") from None
+
+
+def _named_component(kind: type[C], table: Any, section: str, example: str) -> C | None:
+    """A section with name = "<registered name>" and its parameters (absent = None)."""
     if table is None:
         return None
     values = dict(table) if isinstance(table, dict) else {}
     name = values.pop("name", None)
     if not isinstance(name, str):
-        raise ConfigError("[rerank] needs name = \"<re-ranker>\" (e.g. \"mmr\")")
-    return RerankConfig.build(name, values)
+        raise ConfigError(f'{section} needs name = "<{kind.label}>" (e.g. "{example}")')
+    return kind.build(name, values)

@@ -18,8 +18,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prismrec import __version__
-from prismrec.config import PipelineConfig, RerankConfig
-from prismrec.data.schema import Catalog, IdMap, Interactions
+from prismrec.bundles.recommender import BundleList, BundleRecommender
+from prismrec.bundles.signals import require_bundles
+from prismrec.config import BundleScorerConfig, PipelineConfig, RerankConfig
+from prismrec.data.schema import Catalog, Dataset, IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
 from prismrec.explain import Explainer
 from prismrec.models import ItemSide, Scorer
@@ -60,6 +62,7 @@ class Pipeline:
         self._encoder: TextEncoder | None = None
         self._explainer: Explainer | None = None
         self._searcher: ItemSearch | None = None
+        self.bundle_model: BundleRecommender | None = None
 
     @classmethod
     def from_config(cls, config: PipelineConfig | str | Path) -> Pipeline:
@@ -89,6 +92,32 @@ class Pipeline:
         if self.reranker is not None:
             self.reranker.fit(self.history, self.side)
         return self
+
+    def fit_bundles(self, dataset: Dataset) -> Self:
+        """Fit the [bundles] scorer (default "fused") on the dataset's bundles, after `fit`.
+
+        Uses every user–bundle pair of the dataset, its user–item log and, when the pipeline has an
+        [encoder], the item vectors (text signal). The dataset must be the one `fit` saw.
+        """
+        self._require_fitted()
+        assert self.item_ids is not None and self.user_ids is not None
+        require_bundles(dataset)
+        if dataset.interactions.item_ids != self.item_ids or dataset.interactions.user_ids != self.user_ids:
+            raise PrismrecError(f"{dataset.name}: fit the pipeline on this dataset's interactions before its bundles")
+        config = self.config.bundles or BundleScorerConfig.build("fused")
+        self.config = dataclasses.replace(self.config, bundles=config)
+        self.bundle_model = BundleRecommender.fit_dataset(config, dataset, self.side.vectors)
+        return self
+
+    def recommend_bundles(self, user: int, k: int = 10) -> BundleList:
+        """The user's top-k bundles (not ones the user has), with reasons; needs `fit_bundles`."""
+        return self.bundles_fitted().recommend(user, k, self.titles or None)
+
+    def bundles_fitted(self) -> BundleRecommender:
+        """The fitted bundle model, or an error that says how to make one."""
+        if self.bundle_model is None:
+            raise PrismrecError("this pipeline has no bundles; fit one with 'prismrec bundles fit --dataset NAME'")
+        return self.bundle_model
 
     def with_rerank(self, rerank: RerankConfig | None, order: str | None = None) -> Pipeline:
         """The same fitted scorer and histories with another re-ranker (None = plain top-K), fitted here.
@@ -338,6 +367,8 @@ class Pipeline:
             np.save(directory / f"{name}.npy", array)
         for name, array in self.scorer.state().items():
             np.save(directory / "scorer" / f"{name}.npy", array)
+        if self.bundle_model is not None:
+            self.bundle_model.save(directory / "bundles")
         if self.reranker is not None:
             (directory / "rerank").mkdir(exist_ok=True)
             for name, array in self.reranker.state().items():
@@ -375,6 +406,8 @@ class Pipeline:
                 pipeline.reranker.check(pipeline.side)
                 rerank_state = {p.stem: np.load(p, allow_pickle=False) for p in (directory / "rerank").glob("*.npy")}
                 pipeline.reranker.load_state(rerank_state)
+            if (directory / "bundles").is_dir():
+                pipeline.bundle_model = BundleRecommender.load(directory / "bundles", pipeline.side.vectors)
         except (KeyError, ValueError, OSError) as error:
             raise PrismrecError(f"{directory}: saved pipeline is incomplete or damaged ({error!r})") from None
         if pipeline.history.shape != (len(pipeline.user_ids), len(pipeline.item_ids)):

@@ -28,18 +28,7 @@ class EASE(Scorer):
 
     def _fit(self, history: sp.csr_matrix) -> None:
         gram = (history.T @ history).toarray().astype(np.float64)
-        gram[np.diag_indices_from(gram)] += self.params.lambda_
-        # Cholesky solve: the regularised Gram matrix is symmetric positive definite when λ > 0.
-        try:
-            inverse = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram, overwrite_a=True), np.eye(len(gram)))
-        except np.linalg.LinAlgError:
-            raise ConfigError(
-                f"model 'ease': XᵀX + λI is singular for lambda={self.params.lambda_} "
-                "(some items have identical or empty user sets); use lambda > 0"
-            ) from None
-        weights = -inverse / np.diag(inverse)
-        np.fill_diagonal(weights, 0.0)
-        self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # row order: sparse rows @ B reads it in place
+        self.weights = ease_weights(gram, self.params.lambda_, "model 'ease'")
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.asarray(history @ self.weights)
@@ -49,3 +38,25 @@ class EASE(Scorer):
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
+
+
+def ease_weights(gram: np.ndarray, lambda_: float, owner: str) -> np.ndarray:
+    """float32[n, n] EASE weights B = I - P / diag(P), P = (G + λI)⁻¹, with a zero diagonal.
+
+    Args:
+        gram: float64[n, n] symmetric Gram matrix (overwritten).
+        lambda_: λ added to the diagonal.
+        owner: names the model in the error raised when G + λI is singular.
+    """
+    gram[np.diag_indices_from(gram)] += lambda_
+    # Cholesky solve: the regularised Gram matrix is symmetric positive definite when λ > 0.
+    try:
+        inverse = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram, overwrite_a=True), np.eye(len(gram)))
+    except np.linalg.LinAlgError:
+        raise ConfigError(
+            f"{owner}: XᵀX + λI is singular for lambda={lambda_} (some columns have identical or empty "
+            "row sets); use lambda > 0"
+        ) from None
+    weights = -inverse / np.diag(inverse)
+    np.fill_diagonal(weights, 0.0)
+    return np.ascontiguousarray(weights, dtype=np.float32)  # row order: sparse rows @ B reads it in place

@@ -1,0 +1,1 @@
+"""Bundles: recommend ready-made bundles to users and compose new ones."""

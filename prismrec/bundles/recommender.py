@@ -1,0 +1,152 @@
+"""A fitted bundle scorer with its signals and bundle names: top-K bundles per user, with reasons, saved
+as `.npy` arrays + JSON (no pickle) in a `bundles/` folder of a pipeline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from prismrec.bundles.evaluate import rank_bundles
+from prismrec.bundles.scorers import BundleEASE, BundleScorer, FusedBundleEASE
+from prismrec.bundles.signals import BundleSignals
+from prismrec.config import BundleScorerConfig
+from prismrec.data.schema import Bundles, Dataset, IdMap
+from prismrec.errors import PrismrecError
+from prismrec.models.base import sparse_from_state, sparse_state
+
+SIGNALS = ("user_bundles", "user_items", "membership")
+
+
+@dataclass(frozen=True)
+class BundleList:
+    """Top bundles for one user.
+
+    Attributes:
+        bundles: int64[k] bundle indices, best first.
+        scores: float32[k] scorer scores.
+        reasons: one short sentence per bundle.
+    """
+
+    bundles: np.ndarray
+    scores: np.ndarray
+    reasons: list[str]
+
+
+class BundleRecommender:
+    """Recommends ready-made bundles to users.
+
+    Args:
+        config: the bundle scorer and its parameters.
+    """
+
+    def __init__(self, config: BundleScorerConfig) -> None:
+        self.config = config
+        self.scorer: BundleScorer = config.create()
+        self.bundle_ids = IdMap([])
+        self.names: list[str] = []
+        self._signals: BundleSignals | None = None
+
+    @property
+    def signals(self) -> BundleSignals:
+        if self._signals is None:
+            raise PrismrecError("the bundle recommender is not fitted")
+        return self._signals
+
+    def fit(self, signals: BundleSignals, bundle_ids: IdMap, names: tuple[str, ...] | list[str]) -> BundleRecommender:
+        """Fit the scorer; `names` gives each bundle's display name or intent ("" = none)."""
+        self._signals = signals
+        self.bundle_ids, self.names = bundle_ids, list(names)
+        self.scorer.fit(signals)
+        return self
+
+    @classmethod
+    def fit_dataset(cls, config: BundleScorerConfig, dataset: Dataset, item_vectors: np.ndarray | None = None
+                    ) -> BundleRecommender:  # fmt: skip
+        """Fit on every user–bundle pair of the dataset (all parts together) and its user–item log."""
+        bundles: Bundles = dataset.bundles  # type: ignore[assignment]
+        pairs = np.vstack([np.zeros((0, 2), dtype=np.int32), *bundles.user_bundles.values()])
+        signals = BundleSignals.from_parts(dataset, {"train": pairs}, "dataset", item_vectors)
+        return cls(config).fit(signals, bundles.bundle_ids, bundles.names)
+
+    def name_of(self, bundle: int) -> str:
+        """The bundle's name or intent, else "bundle <id>"."""
+        return self.names[bundle] or f"bundle {self.bundle_ids.ids[bundle]}"
+
+    def recommend(self, user: int, k: int, titles: list[str] | None = None) -> BundleList:
+        """The user's top-k bundles, never one the user already has, with reasons.
+
+        Args:
+            user: user index.
+            k: list length (clipped to the number of bundles the user does not have).
+            titles: item titles by item index, for reasons (item ids are used when None).
+        """
+        signals = self.signals
+        owned = signals.user_bundles[user]
+        k = min(k, signals.n_bundles - owned.nnz)
+        if k <= 0:
+            return BundleList(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
+        lists, scores = rank_bundles(self.scorer, np.asarray([user]), signals.user_bundles, k)
+        found = lists[0][np.isfinite(scores[0])]
+        return BundleList(found, scores[0][: len(found)], [self.reason(user, int(b), titles) for b in found])
+
+    def reason(self, user: int, bundle: int, titles: list[str] | None = None) -> str:
+        """Why `bundle` suits `user`: items of it the user has, else the user's bundle it goes with, else the
+        user's item closest in meaning to the bundle's contents (with item vectors)."""
+        signals = self.signals
+        items = signals.membership[bundle].indices
+        mine = items[np.isin(items, signals.user_items[user].indices)]
+        if len(mine):
+            first = titles[mine[0]] if titles else f"item {mine[0]}"
+            more = f" and {len(mine) - 1} more of its {len(items)} items" if len(mine) > 1 else ""
+            return f"has “{first}” you have{more}"
+        owned = signals.user_bundles[user].indices
+        weights = getattr(self.scorer, "weights", None)
+        if len(owned) and isinstance(self.scorer, BundleEASE | FusedBundleEASE) and weights is not None:
+            closest = int(owned[np.argmax(weights[owned, bundle])])
+            if weights[closest, bundle] > 0:
+                return f"taken by people who took “{self.name_of(closest)}”"
+        mine = signals.user_items[user].indices
+        if signals.item_vectors is not None and len(mine) and len(items):
+            centre = signals.item_vectors[items].mean(axis=0)
+            closest = int(mine[np.argmax(signals.item_vectors[mine] @ centre)])
+            label = titles[closest] if titles else f"item {closest}"
+            return f"close in meaning to “{label}” you have"
+        return "popular with people like you" if len(owned) else "popular"
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the config, bundle ids and names, the signals and the scorer state to `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        signals = self.signals
+        (directory / "bundles.json").write_text(
+            json.dumps({"config": self.config.to_dict(), "bundle_ids": list(self.bundle_ids.ids), "names": self.names},
+                       ensure_ascii=False),
+            encoding="utf-8",
+        )  # fmt: skip
+        arrays = {name: state for part in SIGNALS for name, state in sparse_state(part, getattr(signals, part)).items()}
+        arrays.update({f"scorer.{name}": array for name, array in self.scorer.state().items()})
+        for name, array in arrays.items():
+            np.save(directory / f"{name}.npy", array)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, item_vectors: np.ndarray | None = None) -> BundleRecommender:
+        """Read a folder written by `save`; `item_vectors` are the pipeline's (for the text signal)."""
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / "bundles.json").read_text(encoding="utf-8"))
+            config = BundleScorerConfig.build(meta["config"].pop("name"), meta["config"])
+            arrays = {p.stem: np.load(p, allow_pickle=False) for p in directory.glob("*.npy")}
+            signals = BundleSignals(*(sparse_from_state(part, arrays) for part in SIGNALS), item_vectors)
+        except (KeyError, ValueError, OSError) as error:
+            raise PrismrecError(f"{directory}: saved bundle model is incomplete or damaged ({error!r})") from None
+        model = cls(config)
+        model._signals = signals
+        model.bundle_ids, model.names = IdMap(meta["bundle_ids"]), list(meta["names"])
+        state = {name.removeprefix("scorer."): array for name, array in arrays.items() if name.startswith("scorer.")}
+        model.scorer.restore(signals, state)
+        return model
+

@@ -1,0 +1,243 @@
+"""Bundle scorers: each maps users to a score per bundle from the `BundleSignals`.
+
+    popular       number of train users of the bundle
+    ease          EASE on the user–bundle train matrix X (Steck 2019): X Bλ
+    item-overlap  the user's items inside the bundle: |I_u ∩ I_b| / |I_b|^γ
+    text          cosine of the user's mean item vector and the bundle's mean item vector
+    fused         EASE whose Gram matrix also counts each item as a pseudo-user of the bundles holding it,
+                  G = XᵀX + β·M Mᵀ, read with the user's item overlap as extra input and the text
+                  affinity added: (X + a·row_l2(overlap)) B + t·text
+
+The fused model keeps EASE's closed form (one n_bundles² solve, seconds on Youshu); β lets bundles
+that share items share weight (so bundles without any train user can be recommended), a lets users'
+items vote for the bundles that contain them, t lets text speak where the other signals are silent.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from prismrec.bundles.signals import BundleSignals
+from prismrec.errors import ConfigError
+from prismrec.models.ease import ease_weights
+from prismrec.params import param
+from prismrec.profiles.interests import mean_profile, normalise
+
+
+class BundleScorer(ABC):
+    """Scores every bundle for a batch of users.
+
+    Args:
+        params: an instance of the class's `Params` dataclass (defaults when None).
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    # parameters that change what `fit` computes; the others are read at scoring time
+    fitted_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = params if params is not None else self.Params()
+        self._signals: BundleSignals | None = None
+
+    @property
+    def signals(self) -> BundleSignals:
+        if self._signals is None:
+            raise ConfigError(f"bundle scorer '{self.name}' is not fitted")
+        return self._signals
+
+    def fit(self, signals: BundleSignals) -> Self:
+        """Learn from the signals (kept for scoring)."""
+        self._signals = signals
+        self._fit(signals)
+        return self
+
+    def _fit(self, signals: BundleSignals) -> None:  # noqa: B027  (optional hook: most scorers learn nothing)
+        """Learn from `signals`; scorers that only read the signals at scoring time keep this default."""
+
+    @abstractmethod
+    def score(self, users: np.ndarray) -> np.ndarray:
+        """float32[len(users), n_bundles]: higher = more relevant; `users` are int user indices."""
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to save (without the signals)."""
+        return {}
+
+    def restore(self, signals: BundleSignals, arrays: dict[str, np.ndarray]) -> None:
+        """Reattach the signals and the arrays written by `state` (refits scorers without state)."""
+        if arrays:
+            self._signals = signals
+            self.load_state(arrays)
+        else:
+            self.fit(signals)
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError(f"bundle scorer '{self.name}' has no saved state")
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """The scorer has no parameters."""
+
+
+class PopularBundles(BundleScorer):
+    name = "popular"
+    Params = NoParams
+
+    def _fit(self, signals: BundleSignals) -> None:
+        self.counts = np.asarray(signals.user_bundles.sum(axis=0), dtype=np.float32).ravel()
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.counts, (len(users), len(self.counts))).copy()
+
+
+@dataclass(frozen=True)
+class BundleEASEParams:
+    lambda_: float = param(500.0, "L2 regularisation λ added to the bundle Gram matrix diagonal", min=0.0)
+
+
+class BundleEASE(BundleScorer):
+    name = "ease"
+    Params = BundleEASEParams
+    fitted_params = ("lambda_",)
+
+    def _fit(self, signals: BundleSignals) -> None:
+        gram = (signals.user_bundles.T @ signals.user_bundles).toarray().astype(np.float64)
+        self.weights = ease_weights(gram, self.params.lambda_, f"bundle scorer '{self.name}'")
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self.signals.user_bundles[users] @ self.weights, dtype=np.float32)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ItemOverlapParams:
+    size_exponent: float = param(0.5, "γ in |I_u ∩ I_b| / |I_b|^γ: 0 counts shared items, 1 takes their share",
+                                 min=0.0, max=1.0)  # fmt: skip
+
+
+class ItemOverlap(BundleScorer):
+    name = "item-overlap"
+    Params = ItemOverlapParams
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return item_overlap(self.signals, users, self.params.size_exponent).toarray()
+
+
+@dataclass(frozen=True)
+class TextParams:
+    """The text scorer has no parameters; it needs item vectors ([encoder] or a dataset with item text)."""
+
+
+class TextAffinity(BundleScorer):
+    name = "text"
+    Params = TextParams
+
+    def _fit(self, signals: BundleSignals) -> None:
+        self.bundle_vectors = bundle_vectors(signals)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        return text_affinity(self.signals, users, self.bundle_vectors)
+
+
+@dataclass(frozen=True)
+class FusedParams:
+    lambda_: float = param(500.0, "EASE λ on the diagonal of G = XᵀX + β·M Mᵀ", min=0.0)
+    content_weight: float = param(0.3, "β: weight of the items as pseudo-users of the bundles holding them",
+                                  min=0.0)  # fmt: skip
+    item_weight: float = param(0.3, "a: weight of the user's row-normalised item overlap as EASE input", min=0.0)
+    size_exponent: float = param(0.5, "γ of the item overlap |I_u ∩ I_b| / |I_b|^γ", min=0.0, max=1.0)
+    text_weight: float = param(0.0, "t: weight of the text affinity added to the scores (needs item vectors)",
+                               min=0.0)  # fmt: skip
+
+
+class FusedBundleEASE(BundleScorer):
+    name = "fused"
+    Params = FusedParams
+    fitted_params = ("lambda_", "content_weight")
+
+    def _fit(self, signals: BundleSignals) -> None:
+        x = signals.user_bundles
+        gram = (x.T @ x).toarray().astype(np.float64)
+        if self.params.content_weight > 0:
+            gram += self.params.content_weight * (signals.membership @ signals.membership.T).toarray()
+        self.weights = ease_weights(gram, self.params.lambda_, f"bundle scorer '{self.name}'")
+        self._bundle_vectors: np.ndarray | None = None
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        signals, params = self.signals, self.params
+        inputs = signals.user_bundles[users]
+        if params.item_weight > 0:
+            inputs = inputs + params.item_weight * row_l2(item_overlap(signals, users, params.size_exponent))
+        scores = np.asarray(sp.csr_matrix(inputs) @ self.weights, dtype=np.float32)
+        if params.text_weight > 0:
+            if self._bundle_vectors is None:
+                self._bundle_vectors = bundle_vectors(signals)
+            scores += params.text_weight * text_affinity(signals, users, self._bundle_vectors)
+        return scores
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
+        self._bundle_vectors = None
+
+
+SCORERS: dict[str, type[BundleScorer]] = {
+    cls.name: cls for cls in (PopularBundles, BundleEASE, ItemOverlap, TextAffinity, FusedBundleEASE)
+}
+
+
+def bundle_scorer_class(name: str) -> type[BundleScorer]:
+    """The bundle scorer registered under `name`."""
+    if name not in SCORERS:
+        raise ConfigError(f"unknown bundle scorer '{name}'; choose one of: {', '.join(SCORERS)}")
+    return SCORERS[name]
+
+
+def item_overlap(signals: BundleSignals, users: np.ndarray, size_exponent: float) -> sp.csr_matrix:
+    """float32 CSR [len(users), n_bundles]: |I_u ∩ I_b| / |I_b|^γ."""
+    sizes = np.asarray(signals.membership.sum(axis=1), dtype=np.float64).ravel()
+    discount = 1.0 / np.maximum(sizes, 1.0) ** size_exponent
+    overlap = sp.csr_matrix(signals.user_items[users] @ signals.membership.T)
+    return sp.csr_matrix(overlap @ sp.diags(discount.astype(np.float32)), dtype=np.float32)
+
+
+def row_l2(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The rows of `matrix` scaled to unit L2 norm (all-zero rows stay zero)."""
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1), dtype=np.float64).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ matrix)
+
+
+def bundle_vectors(signals: BundleSignals) -> np.ndarray:
+    """float32[n_bundles, d]: the unit mean of each bundle's item vectors (zero for empty bundles)."""
+    vectors = require_vectors(signals)
+    return normalise(np.asarray(signals.membership @ vectors, dtype=np.float32))
+
+
+def text_affinity(signals: BundleSignals, users: np.ndarray, bundles: np.ndarray) -> np.ndarray:
+    """float32[len(users), n_bundles]: cos(mean vector of the user's items, the bundle's mean vector)."""
+    profiles = mean_profile(signals.user_items[users], require_vectors(signals))
+    return (profiles @ bundles.T).astype(np.float32)
+
+
+def require_vectors(signals: BundleSignals) -> np.ndarray:
+    if signals.item_vectors is None:
+        raise ConfigError(
+            "the text signal needs item vectors: the dataset has no item text (e.g. youshu) or the config "
+            "has no [encoder]; set text_weight = 0 or use a dataset with item titles"
+        )
+    return signals.item_vectors
+
