@@ -194,7 +194,8 @@ def table(reads: list[Level], ingest: list[Level], searches: list[Level], model:
                      f"| {read.percentile(50):.1f} | {read.percentile(99):.1f} | {read.errors} "
                      f"| {read.server_cores:.2f} | {read.client_cores:.2f} |")  # fmt: skip
     for found in searches:
-        lines.append(f"| {found.clients} | `GET` search (BM25 + vectors, default fusion), k = 10 | {found.rate:,.0f} req/s "
+        lines.append(f"| {found.clients} | `GET` search (BM25 + vectors, default fusion), k = 10 "
+                     f"| {found.rate:,.0f} req/s "
                      f"| {found.percentile(50):.1f} | {found.percentile(99):.1f} | {found.errors} "
                      f"| {found.server_cores:.2f} | {found.client_cores:.2f} |")  # fmt: skip
     for write in ingest:

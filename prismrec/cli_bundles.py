@@ -134,10 +134,12 @@ def bundles_recommend(
     model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec bundles fit'")],
     user: Annotated[str, typer.Option(help="external user id")],
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="bundles")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON: [{bundle_id, name, score, items, reason}]")]
-    = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON: [{bundle_id, name, score, items, reason}]")
+    ] = False,
 ) -> None:
     """Top-k ready-made bundles for a user, with their items and a reason each."""
+    from prismrec.bundles.rows import bundle_rows
     from prismrec.pipeline import Pipeline
 
     pipeline = Pipeline.load(model_dir)
@@ -153,19 +155,3 @@ def bundles_recommend(
         titles = "; ".join(item["title"] for item in row["items"])
         table.add_row(row["bundle_id"], row["name"], f"{row['score']:.4f}", titles, row["reason"])
     out.print(table)
-
-
-def bundle_rows(pipeline: Any, found: Any) -> list[dict[str, Any]]:
-    """JSON-ready rows of a `BundleList`: id, name, score, items (id + title) and reason."""
-    model = pipeline.bundles_fitted()
-    rows = []
-    for bundle, score, reason in zip(found.bundles, found.scores, found.reasons, strict=True):
-        items = model.signals.membership[int(bundle)].indices
-        rows.append({
-            "bundle_id": str(model.bundle_ids.ids[bundle]), "name": model.names[bundle], "score": float(score),
-            "items": [{"item_id": str(pipeline.item_ids.ids[i]), "title": pipeline.titles[i] if pipeline.titles else ""}
-                      for i in items],
-            "reason": reason,
-        })  # fmt: skip
-    return rows
-

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prismrec.bundles.evaluate import rank_bundles
-from prismrec.bundles.scorers import BundleEASE, BundleScorer, FusedBundleEASE
+from prismrec.bundles.scorers import BundleEASE, BundleScorer, FusedBundleEASE, bundle_vectors, text_affinity
 from prismrec.bundles.signals import BundleSignals
 from prismrec.config import BundleScorerConfig
 from prismrec.data.schema import Bundles, Dataset, IdMap
@@ -48,6 +47,7 @@ class BundleRecommender:
         self.bundle_ids = IdMap([])
         self.names: list[str] = []
         self._signals: BundleSignals | None = None
+        self._bundle_vectors: np.ndarray | None = None
 
     @property
     def signals(self) -> BundleSignals:
@@ -88,13 +88,34 @@ class BundleRecommender:
         k = min(k, signals.n_bundles - owned.nnz)
         if k <= 0:
             return BundleList(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
-        lists, scores = rank_bundles(self.scorer, np.asarray([user]), signals.user_bundles, k)
-        found = lists[0][np.isfinite(scores[0])]
-        return BundleList(found, scores[0][: len(found)], [self.reason(user, int(b), titles) for b in found])
+        scores = self.scorer.score(np.asarray([user]))[0]
+        scores[owned.indices] = -np.inf
+        # Ties (e.g. a user whose items are in no other bundle scores 0 everywhere) go to the bundles
+        # taken by more users, then to those closest in meaning to the user's items; never index order.
+        order = np.lexsort((-self._tie_break_text(user), -self.popularity, -scores))[:k]
+        return BundleList(order, scores[order], [self.reason(user, int(b), titles, float(scores[b])) for b in order])
 
-    def reason(self, user: int, bundle: int, titles: list[str] | None = None) -> str:
+    @property
+    def popularity(self) -> np.ndarray:
+        """float64[n_bundles]: train users per bundle."""
+        return np.asarray(self.signals.user_bundles.sum(axis=0), dtype=np.float64).ravel()
+
+    def _tie_break_text(self, user: int) -> np.ndarray:
+        """float32[n_bundles]: text affinity of the user to each bundle (zeros without item vectors)."""
+        if self.signals.item_vectors is None:
+            return np.zeros(self.signals.n_bundles, dtype=np.float32)
+        if self._bundle_vectors is None:
+            self._bundle_vectors = bundle_vectors(self.signals)
+        return text_affinity(self.signals, np.asarray([user]), self._bundle_vectors)[0]
+
+    def reads_text(self) -> bool:
+        """Whether the scorer uses the text signal."""
+        return self.config.name == "text" or getattr(self.config.params, "text_weight", 0.0) > 0
+
+    def reason(self, user: int, bundle: int, titles: list[str] | None = None, score: float | None = None) -> str:
         """Why `bundle` suits `user`: items of it the user has, else the user's bundle it goes with, else the
-        user's item closest in meaning to the bundle's contents (with item vectors)."""
+        user's item closest in meaning to the bundle's contents (when the scorer reads text, or `score` is 0
+        and the text broke the tie), else its popularity."""
         signals = self.signals
         items = signals.membership[bundle].indices
         mine = items[np.isin(items, signals.user_items[user].indices)]
@@ -109,12 +130,14 @@ class BundleRecommender:
             if weights[closest, bundle] > 0:
                 return f"taken by people who took “{self.name_of(closest)}”"
         mine = signals.user_items[user].indices
-        if signals.item_vectors is not None and len(mine) and len(items):
+        text_decided = self.reads_text() or score == 0
+        if signals.item_vectors is not None and text_decided and len(mine) and len(items):
             centre = signals.item_vectors[items].mean(axis=0)
             closest = int(mine[np.argmax(signals.item_vectors[mine] @ centre)])
             label = titles[closest] if titles else f"item {closest}"
             return f"close in meaning to “{label}” you have"
-        return "popular with people like you" if len(owned) else "popular"
+        takers = int(self.popularity[bundle])
+        return f"taken by {takers} {'person' if takers == 1 else 'people'}" if takers else "new bundle"
 
     def save(self, directory: str | Path) -> Path:
         """Write the config, bundle ids and names, the signals and the scorer state to `directory`."""

@@ -124,7 +124,7 @@ def split_user_bundles(pairs: np.ndarray, seed: int = 0, held_out: float = 0.1) 
         held_out: the share of pairs in each of tune and test (0 < held_out < 0.5).
 
     Returns:
-        {"train", "tune", "test"}: int32 [n_part, 2] each, pairs in input order.
+        {"train", "tune", "test"}: int32 [n_part, 2] each, distinct pairs sorted by (user, bundle).
     """
     if not 0.0 < held_out < 0.5:
         raise ValueError(f"held_out must lie in (0, 0.5), got {held_out}")

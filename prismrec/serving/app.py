@@ -1,6 +1,6 @@
 """The HTTP service: a FastAPI app over one `LiveModel` and one `Store`.
 
-Reads (recommendations, similar items, events) need no key unless the request carries one; writes
+Reads (recommendations, bundles, similar items, events) need no key unless the request carries one; writes
 (events, catalogue changes) and /admin need `Authorization: Bearer <key>` (`prismrec keys create`).
 Every request is counted and timed for /metrics and logged as one JSON line on stderr (method,
 route, status, milliseconds — never headers or bodies).
@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from prismrec import __version__
+from prismrec.bundles.rows import bundle_rows
 from prismrec.errors import ConfigError, PrismrecError, UnknownIdError
 from prismrec.rerank.registry import rerankers
 from prismrec.serving import schemas
@@ -166,6 +167,22 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
         except ConfigError as error:
             raise invalid(["query", "reranker"], str(error)) from None
         return JSONResponse({"user_id": user_id, "items": items_json(found)})
+
+    @app.get("/v1/users/{user_id}/bundles", response_model=schemas.UserBundles,
+             dependencies=[Depends(check_optional_key)])  # fmt: skip
+    def bundles(user_id: str, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10) -> Any:
+        """Top-k ready-made bundles for a user the model was fitted on (never one the user has), with reasons.
+
+        Runs in the thread pool: scoring reads the user's row against every bundle (milliseconds on large sets)."""
+        pipeline = state.live.pipeline
+        assert pipeline.user_ids is not None
+        if pipeline.bundle_model is None:
+            raise HTTPException(404, "the served model has no bundles; fit one with 'prismrec bundles fit "
+                                "--dataset NAME --out DIR' and serve that folder")  # fmt: skip
+        if user_id not in pipeline.user_ids:
+            raise HTTPException(404, f"unknown user '{user_id}'")
+        found = pipeline.recommend_bundles(pipeline.user_ids.index(user_id), k)
+        return JSONResponse({"user_id": user_id, "bundles": bundle_rows(pipeline, found)})
 
     @app.get("/v1/items/{item_id}/similar", response_model=schemas.SimilarItems,
              dependencies=[Depends(check_optional_key)])  # fmt: skip

@@ -54,6 +54,24 @@ class UserRecommendations(BaseModel):
     items: list[ScoredItem]
 
 
+class BundleItem(BaseModel):
+    item_id: str
+    title: str
+
+
+class ScoredBundle(BaseModel):
+    bundle_id: str
+    name: str = Field(description="the bundle's name or intent, empty when the source has none")
+    score: float
+    items: list[BundleItem]
+    reason: str
+
+
+class UserBundles(BaseModel):
+    user_id: str
+    bundles: list[ScoredBundle]
+
+
 class SearchResults(BaseModel):
     query: str
     items: list[ScoredItem]

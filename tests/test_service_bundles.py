@@ -1,0 +1,133 @@
+"""`GET /v1/users/{user_id}/bundles`: the real `prismrec serve` on a folder written by `prismrec bundles fit`.
+
+A module fixture fits BundleRec-Electronic (popularity for items, TF-IDF item vectors, the fused bundle scorer
+with some text weight) with the real command and serves it; a second server serves a pipeline without bundles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from test_service import SUBPROCESS_ENV, new_key, prismrec
+
+from prismrec.config import PipelineConfig
+from prismrec.data.registry import load_dataset
+from prismrec.data.schema import Dataset
+from prismrec.pipeline import Pipeline
+from prismrec.serving.process import ServerProcess
+
+CONFIG = """
+[scorer]
+name = "most-popular"
+
+[encoder]
+model = "tfidf"
+
+[bundles]
+name = "fused"
+text_weight = 0.2
+"""
+
+
+@dataclass(frozen=True)
+class BundleService:
+    client: httpx.Client
+    key: str
+    model: Path
+    data: Dataset
+
+    def owned(self, user_id: str) -> set[str]:
+        """The bundle ids the user has in the dataset."""
+        bundles = self.data.bundles
+        assert bundles is not None
+        user = self.data.interactions.user_ids.index(user_id)
+        pairs = bundles.user_bundles["all"]
+        return {str(bundles.bundle_ids.ids[b]) for b in pairs[pairs[:, 0] == user, 1]}
+
+    def busiest_user(self) -> str:
+        """The user with the most bundles."""
+        assert self.data.bundles is not None
+        users, counts = np.unique(self.data.bundles.user_bundles["all"][:, 0], return_counts=True)
+        return str(self.data.interactions.user_ids.ids[users[np.argmax(counts)]])
+
+
+@pytest.fixture(scope="module")
+def electronic() -> Dataset:
+    return load_dataset("bundlerec-electronic")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, electronic: Dataset) -> Iterator[BundleService]:
+    folder = tmp_path_factory.mktemp("bundles")
+    config = folder / "electronic.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    prismrec("bundles", "fit", "--dataset", "bundlerec-electronic", "--config", config, "--out", folder / "model")
+    db = folder / "service.db"
+    key = new_key(db)
+    server = ServerProcess(folder / "model", db, folder / "server.log", SUBPROCESS_ENV).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+            yield BundleService(client, key, folder / "model", electronic)
+    finally:
+        server.stop()
+
+
+def test_bundles_for_a_user(service: BundleService) -> None:
+    user = service.busiest_user()
+    response = service.client.get(f"/v1/users/{user}/bundles", params={"k": 3})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"user_id", "bundles"} and body["user_id"] == user
+    found = body["bundles"]
+    assert len(found) == 3 and not {entry["bundle_id"] for entry in found} & service.owned(user)
+    assert [entry["score"] for entry in found] == sorted((entry["score"] for entry in found), reverse=True)
+    bundles, catalog = service.data.bundles, service.data.catalog
+    assert bundles is not None
+    for entry in found:
+        assert set(entry) == {"bundle_id", "name", "score", "items", "reason"} and entry["reason"]
+        bundle = bundles.bundle_ids.index(entry["bundle_id"])
+        assert entry["name"] == bundles.names[bundle]
+        assert entry["items"] == [{"item_id": str(catalog.item_ids.ids[i]), "title": catalog.title(i)}
+                                  for i in bundles.membership[bundle].indices]  # fmt: skip
+    # the command line prints the same rows
+    printed = prismrec("bundles", "recommend", "--model", service.model, "--user", user, "-k", "3", "--json")
+    assert json.loads(printed) == found
+    assert len(service.client.get(f"/v1/users/{user}/bundles").json()["bundles"]) == 10, "default k is 10"
+
+
+def test_unknown_user_and_bad_k(service: BundleService) -> None:
+    response = service.client.get("/v1/users/no-such-user/bundles")
+    assert response.status_code == 404 and response.json() == {"detail": "unknown user 'no-such-user'"}
+    user = service.busiest_user()
+    for k in (0, 101):
+        assert service.client.get(f"/v1/users/{user}/bundles", params={"k": k}).status_code == 422
+
+
+def test_api_key_rule_is_that_of_recommendations(service: BundleService) -> None:
+    user = service.busiest_user()
+    for path in (f"/v1/users/{user}/bundles", f"/v1/users/{user}/recommendations"):
+        assert service.client.get(path, headers={"Authorization": f"Bearer {service.key}"}).status_code == 200
+        assert service.client.get(path, headers={"Authorization": "Bearer not-a-key"}).status_code == 403
+        assert service.client.get(path, headers={"Authorization": "Basic abc"}).status_code == 403
+    assert "/v1/users/{user_id}/bundles" in service.client.get("/openapi.json").json()["paths"]
+
+
+def test_a_model_without_bundles_says_how_to_fit_them(tmp_path: Path, electronic: Dataset) -> None:
+    model = Pipeline(PipelineConfig.for_model("most-popular")).fit(electronic.interactions, electronic.catalog)
+    folder = model.save(tmp_path / "plain")
+    server = ServerProcess(folder, tmp_path / "service.db", tmp_path / "server.log", SUBPROCESS_ENV).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+            user = str(electronic.interactions.user_ids.ids[0])
+            response = client.get(f"/v1/users/{user}/bundles")
+            assert response.status_code == 404
+            assert set(response.json()) == {"detail"} and "prismrec bundles fit" in response.json()["detail"]
+            assert client.get(f"/v1/users/{user}/recommendations").status_code == 200
+    finally:
+        server.stop()
