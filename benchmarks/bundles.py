@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from language_model import write_section
-from search import paired
 
 from prismrec.bundles.evaluate import BundleEvaluation, Trial, describe_params, evaluate_bundles, tune_bundle_scorer
 from prismrec.bundles.signals import BundleSignals, user_bundle_parts
 from prismrec.config import BundleScorerConfig
 from prismrec.data.registry import load_dataset
+from prismrec.evaluation.report import format_paired
 from prismrec.semantic.embed import embed_catalog
 from prismrec.semantic.encoder import EncoderParams
 
@@ -112,8 +112,8 @@ def youshu_lines(result: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "Paired test differences (mean [95% CI] over the test users): fused − ease "
-        f"Recall@20 {paired(fused.per_user['recall@20'], ease.per_user['recall@20'])}, "
-        f"NDCG@20 {paired(fused.per_user['ndcg@20'], ease.per_user['ndcg@20'])}. "
+        f"Recall@20 {format_paired(fused.per_user['recall@20'], ease.per_user['recall@20'])}, "
+        f"NDCG@20 {format_paired(fused.per_user['ndcg@20'], ease.per_user['ndcg@20'])}. "
         f"Against CrossCBR the fused model stands at {fused.metrics['recall@20'] / PUBLISHED[0][1]:.1%} of its "
         f"Recall@20 and {fused.metrics['ndcg@20'] / PUBLISHED[0][2]:.1%} of its NDCG@20.",
     ]
@@ -137,8 +137,8 @@ def bundlerec_lines(results: list[dict[str, Any]]) -> list[str]:
     for result in results:
         rows = result["rows"]
         fused, ease, text = rows["fused"][2], rows["ease"][2], rows["text"][2]
-        versus_ease = paired(fused.per_user["ndcg@20"], ease.per_user["ndcg@20"])
-        versus_text = paired(fused.per_user["ndcg@20"], text.per_user["ndcg@20"])
+        versus_ease = format_paired(fused.per_user["ndcg@20"], ease.per_user["ndcg@20"])
+        versus_text = format_paired(fused.per_user["ndcg@20"], text.per_user["ndcg@20"])
         lines.append(f"- {result['name']}: fused − ease NDCG@20 {versus_ease}; fused − text {versus_text}")
     return lines
 

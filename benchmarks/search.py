@@ -37,7 +37,7 @@ from prismrec.data.registry import dataset_dir, load_dataset
 from prismrec.data.schema import binary_csr
 from prismrec.evaluation.accuracy import ndcg, recall, relevance
 from prismrec.evaluation.diversity import embedding_ild
-from prismrec.evaluation.report import paired_arrays
+from prismrec.evaluation.report import format_paired
 from prismrec.search.searcher import ItemSearch, SearchParams
 from prismrec.semantic.cache import EmbeddingCache
 from prismrec.semantic.embed import catalog_texts
@@ -214,13 +214,6 @@ def score(search: ItemSearch, bench: Benchmark, vectors: np.ndarray, params: Sea
     )
 
 
-def paired(a: np.ndarray, b: np.ndarray) -> str:
-    """'mean [low, high]' of the per-query differences a - b (paired 95% interval)."""
-    difference = paired_arrays(a, b)
-    low, high = difference.ci95
-    return f"{difference.diff:+.4f} [{low:+.4f}, {high:+.4f}]"
-
-
 @dataclass
 class Result:
     """Everything reported for one benchmark."""
@@ -337,8 +330,9 @@ def paired_table(results: list[Result]) -> list[str]:
         test = result.halves[1]
         lexical, dense, default, tuned, diverse = (result.runs[s].ndcg[test] for s in SETTINGS)
         lines.append(
-            f"| {result.bench.name} | {paired(tuned, lexical)} | {paired(tuned, dense)} | {paired(default, lexical)} "
-            f"| {paired(default, dense)} | {paired(diverse, tuned)} | {diverse.mean() / tuned.mean():.1%} |"
+            f"| {result.bench.name} | {format_paired(tuned, lexical)} | {format_paired(tuned, dense)} "
+            f"| {format_paired(default, lexical)} | {format_paired(default, dense)} | {format_paired(diverse, tuned)} "
+            f"| {diverse.mean() / tuned.mean():.1%} |"
         )
     return lines
 

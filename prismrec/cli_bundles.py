@@ -155,3 +155,39 @@ def bundles_recommend(
         titles = "; ".join(item["title"] for item in row["items"])
         table.add_row(row["bundle_id"], row["name"], f"{row['score']:.4f}", titles, row["reason"])
     out.print(table)
+
+
+@bundles_app.command("generate")
+@friendly
+def bundles_generate(
+    model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec bundles fit'")],
+    item: Annotated[list[str], typer.Option(help="seed item id (repeatable): complete a bundle around it")] = [],  # noqa: B006
+    user: Annotated[str | None, typer.Option(help="or a user id: a bundle that goes with what the user has")] = None,
+    intent: Annotated[str | None, typer.Option(help="or free text, e.g. \"camping trip for two\"")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="items to compose (seeds not counted)")] = 4,
+    budget: Annotated[float | None, typer.Option(min=0.0, help="maximum total price (where items have prices)")] = None,
+    param: Annotated[list[str], typer.Option("--param", help="generation parameter name=value (repeatable), e.g. "
+                                             "max_per_category=2")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON: [{item_id, title, score, reason}]")] = False,
+) -> None:
+    """Compose a bundle of complementary items from seed items, a user or an intent, with a reason per item."""
+    from prismrec.bundles.rows import generate_for, generated_rows
+    from prismrec.params import parse_assignments
+    from prismrec.pipeline import Pipeline
+
+    values: dict[str, Any] = {**parse_assignments(param), "k": k}
+    if budget is not None:
+        values["budget"] = budget
+    pipeline = Pipeline.load(model_dir)
+    with step("composing"):
+        rows = generated_rows(pipeline, generate_for(pipeline, item or None, user, intent, values))
+    if as_json:
+        out.print_json(to_json(rows))
+        return
+    seed = f"“{intent}”" if intent else f"user {user}" if user is not None else ", ".join(item)
+    table = Table(title=f"bundle for {seed}")
+    for column in ("item_id", "title", "score", "reason"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for row in rows:
+        table.add_row(row["item_id"], row["title"], f"{row['score']:.3f}", row["reason"])
+    out.print(table)

@@ -70,6 +70,11 @@ def public_name(field: dataclasses.Field) -> str:
 
 
 def _convert(raw: Any, kind: type, where: str) -> Any:
+    options = typing.get_args(kind)
+    if type(None) in options:  # `X | None`: "none" or an empty value means None, anything else must be an X
+        if raw is None or str(raw).strip().lower() in ("", "none"):
+            return None
+        return _convert(raw, next(option for option in options if option is not type(None)), where)
     if isinstance(kind, type) and issubclass(kind, Component):
         return _component(raw, where, kind)
     if kind is bool:
@@ -139,7 +144,7 @@ def parse_params(cls: type[P], values: Mapping[str, Any], owner: str) -> P:
 
 def check_bounds(field: dataclasses.Field, value: Any, where: str) -> None:
     meta = field.metadata
-    if isinstance(value, Component):
+    if value is None or isinstance(value, Component):
         return
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"{where}: '{value}' is not one of {', '.join(meta['choices'])}")

@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prismrec import __version__
+from prismrec.bundles.generate import BundleGenerator, GeneratedBundle, GenerateParams, most_specific_categories
 from prismrec.bundles.recommender import BundleList, BundleRecommender
 from prismrec.bundles.signals import require_bundles
 from prismrec.config import BundleScorerConfig, PipelineConfig, RerankConfig
@@ -63,6 +64,7 @@ class Pipeline:
         self._explainer: Explainer | None = None
         self._searcher: ItemSearch | None = None
         self.bundle_model: BundleRecommender | None = None
+        self._generator: BundleGenerator | None = None
 
     @classmethod
     def from_config(cls, config: PipelineConfig | str | Path) -> Pipeline:
@@ -107,11 +109,53 @@ class Pipeline:
         config = self.config.bundles or BundleScorerConfig.build("fused")
         self.config = dataclasses.replace(self.config, bundles=config)
         self.bundle_model = BundleRecommender.fit_dataset(config, dataset, self.side.vectors)
+        self._generator = None
         return self
 
     def recommend_bundles(self, user: int, k: int = 10) -> BundleList:
         """The user's top-k bundles (not ones the user has), with reasons; needs `fit_bundles`."""
         return self.bundles_fitted().recommend(user, k, self.titles or None)
+
+    def generate_bundle(
+        self,
+        items: list[int] | np.ndarray | None = None,
+        user: int | None = None,
+        intent: str | None = None,
+        params: GenerateParams | None = None,
+    ) -> GeneratedBundle:
+        """Compose a bundle of complementary items from seed items, a user's history or a free-text intent.
+
+        Args:
+            items: seed item indices (never returned), or
+            user: a user index (the user's strongest recent items are the seeds; owned items are excluded), or
+            intent: free text such as "camping trip for two".
+            params: weights and rules (`GenerateParams`: k, substitutes, items per category, budget, ...).
+
+        Exactly one of `items`, `user` and `intent` is given.
+        """
+        if sum(x is not None for x in (items, user, intent)) != 1:
+            raise ConfigError("give exactly one of: seed items, a user or an intent")
+        generator = self.bundle_generator
+        if items is not None:
+            return generator.from_items(np.asarray(items, dtype=np.int64), params=params)
+        if user is not None:
+            assert self.history is not None
+            return generator.for_user(self.history[user], params=params)
+        return generator.from_intent(str(intent), params=params)
+
+    @property
+    def bundle_generator(self) -> BundleGenerator:
+        """The bundle composer over this pipeline's items, vectors, encoder, search and bundles, built once."""
+        if self._generator is None:
+            model = self.bundles_fitted()
+            assert self.item_ids is not None
+            titles = self.titles or [str(i) for i in self.item_ids.ids]
+            self._generator = BundleGenerator(
+                titles, model.signals.membership, vectors=self.side.vectors,
+                categories=most_specific_categories(self.side.categories), prices=model.item_prices,
+                graph=model.graph, encoder=self.text_encoder, bundle_names=model.names, search=self.searcher,
+            )  # fmt: skip
+        return self._generator
 
     def bundles_fitted(self) -> BundleRecommender:
         """The fitted bundle model, or an error that says how to make one."""

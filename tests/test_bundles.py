@@ -54,17 +54,7 @@ SHARED = np.array([[2, 2, 1, 0, 1], [1, 2, 2, 0, 0], [1, 0, 1, 1, 1], [0, 0, 2, 
 SIZES = np.array([2, 2, 3, 2, 2], dtype=np.float64)
 USERS = np.arange(4)
 CUTOFF_KEYS = ("recall@20", "ndcg@20", "recall@40", "ndcg@40")
-ELECTRONIC_CONFIG = """
-[scorer]
-name = "most-popular"
-
-[encoder]
-model = "tfidf"
-
-[bundles]
-name = "fused"
-text_weight = 0.2
-"""
+ELECTRONIC_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "bundles-tfidf.toml"
 
 
 def tiny_bundle_dataset() -> Dataset:
@@ -440,8 +430,7 @@ def test_cli_evaluate_without_bundles_is_a_one_line_error() -> None:
 
 
 def test_cli_fit_and_recommend_bundlerec(electronic: Dataset, tmp_path: Path) -> None:
-    config = tmp_path / "electronic.toml"
-    config.write_text(ELECTRONIC_CONFIG, encoding="utf-8")
+    config = ELECTRONIC_CONFIG
     model = tmp_path / "model"
     summary = json.loads(ok(invoke("bundles", "fit", "--dataset", "bundlerec-electronic", "--config", config,
                                    "--out", model, "--json")).stdout)  # fmt: skip
@@ -465,3 +454,26 @@ def test_cli_fit_and_recommend_bundlerec(electronic: Dataset, tmp_path: Path) ->
         assert row["items"] == [{"item_id": item_ids.ids[i], "title": electronic.catalog.title(i)} for i in members]
     unknown = invoke("bundles", "recommend", "--model", model, "--user", "no-such-user")
     assert unknown.exit_code == 1 and "unknown user 'no-such-user'" in unknown.stderr
+
+
+def test_pipeline_generates_bundles_and_keeps_them_after_save_and_load(electronic: Dataset, tmp_path: Path) -> None:
+    config = PipelineConfig.from_toml(ELECTRONIC_CONFIG)
+    pipeline = Pipeline(config).fit(electronic.interactions, electronic.catalog).fit_bundles(electronic)
+    bundles = electronic.bundles
+    assert bundles is not None
+    seed = int(bundles.membership[0].indices[0])
+    requests = ({"items": [seed]}, {"user": 0}, {"intent": "watching a movie"})
+    before = [pipeline.generate_bundle(**request) for request in requests]
+    loaded = Pipeline.load(pipeline.save(tmp_path / "model"))
+    after = [loaded.generate_bundle(**request) for request in requests]
+    for first, second in zip(before, after, strict=True):
+        assert first.items.tolist() == second.items.tolist() and first.reasons == second.reasons
+        assert len(first.items) == 4 and len(set(first.items.tolist())) == 4
+    assert seed not in before[0].items.tolist()
+    assert not set(before[1].items.tolist()) & set(electronic.interactions.matrix()[0].indices.tolist())
+    # the saved item graph explains seed completions through the bundles both items are in
+    assert loaded.bundle_model is not None and loaded.bundle_model.graph is not None
+    shared = [reason for reason in after[0].reasons if "both for “" in reason]
+    assert shared, after[0].reasons
+    with pytest.raises(ConfigError, match="exactly one"):
+        pipeline.generate_bundle(items=[seed], intent="watching a movie")

@@ -22,17 +22,7 @@ from prismrec.data.schema import Dataset
 from prismrec.pipeline import Pipeline
 from prismrec.serving.process import ServerProcess
 
-CONFIG = """
-[scorer]
-name = "most-popular"
-
-[encoder]
-model = "tfidf"
-
-[bundles]
-name = "fused"
-text_weight = 0.2
-"""
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "bundles-tfidf.toml"
 
 
 @dataclass(frozen=True)
@@ -65,8 +55,7 @@ def electronic() -> Dataset:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, electronic: Dataset) -> Iterator[BundleService]:
     folder = tmp_path_factory.mktemp("bundles")
-    config = folder / "electronic.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = CONFIG
     prismrec("bundles", "fit", "--dataset", "bundlerec-electronic", "--config", config, "--out", folder / "model")
     db = folder / "service.db"
     key = new_key(db)
@@ -118,6 +107,36 @@ def test_api_key_rule_is_that_of_recommendations(service: BundleService) -> None
     assert "/v1/users/{user_id}/bundles" in service.client.get("/openapi.json").json()["paths"]
 
 
+def test_generate_from_items_user_and_intent(service: BundleService) -> None:
+    catalog = service.data.catalog
+    seed = str(catalog.item_ids.ids[service.data.bundles.membership[0].indices[0]])
+    user = service.busiest_user()
+    for body in ({"item_ids": [seed], "k": 3}, {"user_id": user, "k": 3, "max_per_category": 0},
+                 {"intent": "home office setup", "k": 3, "diversity": 0.0}):  # fmt: skip
+        response = service.client.post("/v1/bundles/generate", json=body)
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        assert len(items) == 3 and all(set(item) == {"item_id", "title", "score", "reason"} for item in items)
+        assert all(item["reason"] and item["title"] == catalog.title(catalog.item_ids.index(item["item_id"]))
+                   for item in items)  # fmt: skip
+        assert seed not in {item["item_id"] for item in items} or "item_ids" not in body
+        printed = prismrec("bundles", "generate", "--model", service.model, "-k", "3", "--json",
+                           *(["--item", seed] if "item_ids" in body else ["--user", user] if "user_id" in body
+                             else ["--intent", "home office setup"]),
+                           *(["--param", "max_per_category=0"] if "max_per_category" in body else []),
+                           *(["--param", "diversity=0"] if "diversity" in body else []))  # fmt: skip
+        assert json.loads(printed) == items, "the command line composes the same bundle"
+
+
+def test_generate_rejects_bad_requests(service: BundleService) -> None:
+    post = service.client.post
+    assert post("/v1/bundles/generate", json={"k": 3}).status_code == 422  # no seed, user or intent
+    assert post("/v1/bundles/generate", json={"intent": "x", "user_id": service.busiest_user()}).status_code == 422
+    assert post("/v1/bundles/generate", json={"intent": "x", "k": 0}).status_code == 422
+    missing = post("/v1/bundles/generate", json={"item_ids": ["no-such-item"]})
+    assert missing.status_code == 404 and "no-such-item" in missing.json()["detail"]
+
+
 def test_a_model_without_bundles_says_how_to_fit_them(tmp_path: Path, electronic: Dataset) -> None:
     model = Pipeline(PipelineConfig.for_model("most-popular")).fit(electronic.interactions, electronic.catalog)
     folder = model.save(tmp_path / "plain")
@@ -128,6 +147,8 @@ def test_a_model_without_bundles_says_how_to_fit_them(tmp_path: Path, electronic
             response = client.get(f"/v1/users/{user}/bundles")
             assert response.status_code == 404
             assert set(response.json()) == {"detail"} and "prismrec bundles fit" in response.json()["detail"]
+            generated = client.post("/v1/bundles/generate", json={"intent": "gaming"})
+            assert generated.status_code == 404 and "prismrec bundles fit" in generated.json()["detail"]
             assert client.get(f"/v1/users/{user}/recommendations").status_code == 200
     finally:
         server.stop()

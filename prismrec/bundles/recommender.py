@@ -14,6 +14,8 @@ from prismrec.bundles.signals import BundleSignals
 from prismrec.config import BundleScorerConfig
 from prismrec.data.schema import Bundles, Dataset, IdMap
 from prismrec.errors import PrismrecError
+from prismrec.graph.item_graph import JSON_FILE as GRAPH_JSON
+from prismrec.graph.item_graph import ItemGraph
 from prismrec.models.base import sparse_from_state, sparse_state
 
 SIGNALS = ("user_bundles", "user_items", "membership")
@@ -48,6 +50,8 @@ class BundleRecommender:
         self.names: list[str] = []
         self._signals: BundleSignals | None = None
         self._bundle_vectors: np.ndarray | None = None
+        self.graph: ItemGraph | None = None  # item–attribute graph (categories, brands, tags, bundles): reasons
+        self.item_prices: np.ndarray | None = None  # float64[n_items], NaN = unknown; None without a price column
 
     @property
     def signals(self) -> BundleSignals:
@@ -69,7 +73,10 @@ class BundleRecommender:
         bundles: Bundles = dataset.bundles  # type: ignore[assignment]
         pairs = np.vstack([np.zeros((0, 2), dtype=np.int32), *bundles.user_bundles.values()])
         signals = BundleSignals.from_parts(dataset, {"train": pairs}, "dataset", item_vectors)
-        return cls(config).fit(signals, bundles.bundle_ids, bundles.names)
+        model = cls(config).fit(signals, bundles.bundle_ids, bundles.names)
+        model.graph = ItemGraph.from_catalog(dataset.catalog, bundles)
+        model.item_prices = dataset.catalog.prices()
+        return model
 
     def name_of(self, bundle: int) -> str:
         """The bundle's name or intent, else "bundle <id>"."""
@@ -151,8 +158,12 @@ class BundleRecommender:
         )  # fmt: skip
         arrays = {name: state for part in SIGNALS for name, state in sparse_state(part, getattr(signals, part)).items()}
         arrays.update({f"scorer.{name}": array for name, array in self.scorer.state().items()})
+        if self.item_prices is not None:
+            arrays["item_prices"] = self.item_prices
         for name, array in arrays.items():
             np.save(directory / f"{name}.npy", array)
+        if self.graph is not None:
+            self.graph.save(directory)
         return directory
 
     @classmethod
@@ -171,5 +182,11 @@ class BundleRecommender:
         model.bundle_ids, model.names = IdMap(meta["bundle_ids"]), list(meta["names"])
         state = {name.removeprefix("scorer."): array for name, array in arrays.items() if name.startswith("scorer.")}
         model.scorer.restore(signals, state)
+        model.item_prices = arrays.get("item_prices")
+        if (directory / GRAPH_JSON).is_file():
+            try:
+                model.graph = ItemGraph.load(directory)
+            except (KeyError, ValueError, OSError) as error:
+                raise PrismrecError(f"{directory}: saved item graph is damaged ({error!r})") from None
         return model
 

@@ -1,10 +1,12 @@
-"""Recommended bundles as JSON-ready rows: what `prismrec bundles recommend --json` prints and the service returns."""
+"""Recommended and generated bundles as JSON-ready rows: what `prismrec bundles recommend|generate --json` print
+and the service returns."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prismrec.bundles.generate import GeneratedBundle
     from prismrec.bundles.recommender import BundleList
     from prismrec.pipeline import Pipeline
 
@@ -28,3 +30,36 @@ def bundle_rows(pipeline: Pipeline, found: BundleList) -> list[dict[str, Any]]:
             "reason": reason,
         })  # fmt: skip
     return rows
+
+
+def generated_rows(pipeline: Pipeline, generated: GeneratedBundle) -> list[dict[str, Any]]:
+    """One row per generated item, in bundle order: item_id, title, score, reason."""
+    assert pipeline.item_ids is not None
+    return [
+        {"item_id": str(pipeline.item_ids.ids[item]), "title": pipeline.titles[item] if pipeline.titles else "",
+         "score": float(score), "reason": reason}
+        for item, score, reason in zip(generated.items, generated.scores, generated.reasons, strict=True)
+    ]  # fmt: skip
+
+
+def generate_for(
+    pipeline: Pipeline,
+    item_ids: list[str] | None = None,
+    user_id: str | None = None,
+    intent: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> GeneratedBundle:
+    """`Pipeline.generate_bundle` with external ids and `GenerateParams` given by public name (checked).
+
+    Raises:
+        UnknownIdError: an unknown item or user id.
+        ConfigError: not exactly one of item_ids / user_id / intent, or a bad parameter.
+    """
+    from prismrec.bundles.generate import GenerateParams
+    from prismrec.params import parse_params
+
+    assert pipeline.item_ids is not None and pipeline.user_ids is not None
+    params = parse_params(GenerateParams, values or {}, "bundle generation")
+    items = pipeline.item_ids.indices(item_ids, "item") if item_ids else None
+    user = pipeline.user_ids.index(user_id, "user") if user_id is not None else None
+    return pipeline.generate_bundle(items=items, user=user, intent=intent or None, params=params)

@@ -225,6 +225,12 @@ class Catalog:
                 return value
         return str(self.item_ids.ids[item])
 
+    def prices(self) -> np.ndarray | None:
+        """float64[n_items] from the `price` column (NaN where missing or not a number), or None without one."""
+        if "price" not in self.table.columns:
+            return None
+        return pd.to_numeric(self.table["price"], errors="coerce").to_numpy(np.float64)
+
     def category_matrix(self) -> tuple[sp.csr_matrix, list[str]]:
         """(float32 CSR [n_items, n_categories] of 0/1, category names in column order)."""
         names = sorted({c for cats in self.categories for c in cats})

@@ -196,3 +196,10 @@ def paired_arrays(a: np.ndarray, b: np.ndarray, metric: str = "") -> PairedDiffe
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
     return PairedDifference(metric, float(d.mean()), se)
+
+
+def format_paired(a: np.ndarray, b: np.ndarray) -> str:
+    """'+0.0123 [+0.0040, +0.0206]': the mean paired difference a - b and its 95% interval, for reports."""
+    difference = paired_arrays(a, b)
+    low, high = difference.ci95
+    return f"{difference.diff:+.4f} [{low:+.4f}, {high:+.4f}]"

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from prismrec import __version__
-from prismrec.bundles.rows import bundle_rows
+from prismrec.bundles.rows import bundle_rows, generate_for, generated_rows
 from prismrec.errors import ConfigError, PrismrecError, UnknownIdError
 from prismrec.rerank.registry import rerankers
 from prismrec.serving import schemas
@@ -168,21 +168,40 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
             raise invalid(["query", "reranker"], str(error)) from None
         return JSONResponse({"user_id": user_id, "items": items_json(found)})
 
+    def bundle_pipeline() -> Any:
+        """The served pipeline, or a 404 saying how to serve one with bundles."""
+        if state.live.pipeline.bundle_model is None:
+            raise HTTPException(404, "the served model has no bundles; fit one with 'prismrec bundles fit "
+                                "--dataset NAME --out DIR' and serve that folder")  # fmt: skip
+        return state.live.pipeline
+
     @app.get("/v1/users/{user_id}/bundles", response_model=schemas.UserBundles,
              dependencies=[Depends(check_optional_key)])  # fmt: skip
     def bundles(user_id: str, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10) -> Any:
         """Top-k ready-made bundles for a user the model was fitted on (never one the user has), with reasons.
 
         Runs in the thread pool: scoring reads the user's row against every bundle (milliseconds on large sets)."""
-        pipeline = state.live.pipeline
+        pipeline = bundle_pipeline()
         assert pipeline.user_ids is not None
-        if pipeline.bundle_model is None:
-            raise HTTPException(404, "the served model has no bundles; fit one with 'prismrec bundles fit "
-                                "--dataset NAME --out DIR' and serve that folder")  # fmt: skip
         if user_id not in pipeline.user_ids:
             raise HTTPException(404, f"unknown user '{user_id}'")
         found = pipeline.recommend_bundles(pipeline.user_ids.index(user_id), k)
         return JSONResponse({"user_id": user_id, "bundles": bundle_rows(pipeline, found)})
+
+    @app.post("/v1/bundles/generate", response_model=schemas.GeneratedBundleOut,
+              dependencies=[Depends(check_optional_key)])  # fmt: skip
+    def generate_bundle(request: schemas.GenerateIn) -> Any:
+        """Compose a bundle from seed items, a user or an intent (a read: no key needed unless one is sent)."""
+        pipeline = bundle_pipeline()
+        given = [name for name in ("item_ids", "user_id", "intent") if getattr(request, name) is not None]
+        if len(given) != 1:
+            raise invalid(["body"], f"give exactly one of item_ids, user_id and intent (got {given or 'none'})")
+        values = request.model_dump(exclude_none=True, exclude={"item_ids", "user_id", "intent"})
+        try:
+            found = generate_for(pipeline, request.item_ids, request.user_id, request.intent, values)
+        except UnknownIdError as error:
+            raise HTTPException(404, str(error)) from None
+        return JSONResponse({"items": generated_rows(pipeline, found)})
 
     @app.get("/v1/items/{item_id}/similar", response_model=schemas.SimilarItems,
              dependencies=[Depends(check_optional_key)])  # fmt: skip

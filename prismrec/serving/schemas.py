@@ -72,6 +72,31 @@ class UserBundles(BaseModel):
     bundles: list[ScoredBundle]
 
 
+class GenerateIn(BaseModel):
+    """Exactly one of item_ids, user_id and intent; the rest tune the composition (defaults when absent)."""
+
+    item_ids: list[str] | None = Field(default=None, min_length=1, max_length=50, description="seed items")
+    user_id: str | None = Field(default=None, description="compose around what this user has")
+    intent: str | None = Field(default=None, min_length=1, max_length=500, description="e.g. camping trip for two")
+    k: int = Field(default=4, ge=1, le=50, description="items to compose (seeds not counted)")
+    max_per_category: int | None = Field(default=None, ge=0, description="items per most specific category; 0 = any")
+    substitute_similarity: float | None = Field(default=None, ge=0.0, le=1.0,
+                                                description="cosine above which two items are substitutes")  # fmt: skip
+    diversity: float | None = Field(default=None, ge=0.0, le=1.0, description="DPP diversity (0 = score order)")
+    budget: float | None = Field(default=None, ge=0.0, description="maximum total price (where items have prices)")
+
+
+class GeneratedItem(BaseModel):
+    item_id: str
+    title: str
+    score: float
+    reason: str
+
+
+class GeneratedBundleOut(BaseModel):
+    items: list[GeneratedItem]
+
+
 class SearchResults(BaseModel):
     query: str
     items: list[ScoredItem]
