@@ -43,8 +43,8 @@ CF_GRIDS: dict[str, dict[str, list[Any]]] = {
     "popular": {},
     "ease": {"lambda": [100.0, 250.0, 500.0, 1000.0, 2000.0]},
     "item-overlap": {"size_exponent": [0.0, 0.5, 1.0]},
-    "fused": {"lambda": [250.0, 500.0, 1000.0], "content_weight": [0.1, 0.3, 1.0],
-              "item_weight": [0.1, 0.3, 0.5], "size_exponent": [0.5, 1.0]},
+    "fused": {"lambda": [250.0, 500.0], "content_weight": [0.1, 0.3, 1.0], "item_weight": [0.3, 0.5],
+              "neighbours": [50, 100, 200], "neighbour_weight": [0.0, 0.2, 0.3, 0.5]},
 }  # fmt: skip
 TEXT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "popular": {},
@@ -52,7 +52,7 @@ TEXT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "item-overlap": {"size_exponent": [0.0, 0.5, 1.0]},
     "text": {},
     "fused": {"lambda": [10.0, 50.0, 250.0], "content_weight": [0.3, 1.0], "item_weight": [0.3, 1.0],
-              "text_weight": [0.0, 0.5, 2.0]},
+              "neighbour_weight": [0.0, 0.3], "text_weight": [0.0, 0.5, 2.0]},
 }  # fmt: skip
 BUNDLEREC = ("bundlerec-electronic", "bundlerec-clothing", "bundlerec-food")
 

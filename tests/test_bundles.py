@@ -24,11 +24,12 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from typer.testing import CliRunner, Result
 
 from prismrec.bundles.evaluate import BundleEvaluation, evaluate_bundles, rank_bundles, tune_bundle_scorer
 from prismrec.bundles.recommender import BundleRecommender
-from prismrec.bundles.scorers import BundleScorer, bundle_vectors, item_overlap, text_affinity
+from prismrec.bundles.scorers import BundleScorer, bundle_vectors, item_neighbours, item_overlap, text_affinity
 from prismrec.bundles.signals import BundleSignals, split_user_bundles, user_bundle_parts
 from prismrec.cli import app
 from prismrec.config import BundleScorerConfig, PipelineConfig
@@ -126,14 +127,16 @@ def test_item_overlap_by_hand(signals: BundleSignals, gamma: float) -> None:
 
 
 def test_fused_without_items_is_ease(signals: BundleSignals) -> None:
-    fused = scorer("fused", signals, **{"lambda": 3.0, "content_weight": 0.0, "item_weight": 0.0})
+    fused = scorer("fused", signals, **{"lambda": 3.0, "content_weight": 0.0, "item_weight": 0.0,
+                                          "neighbour_weight": 0.0})
     ease = scorer("ease", signals, **{"lambda": 3.0})
     np.testing.assert_allclose(fused.score(USERS), ease.score(USERS), rtol=1e-6, atol=1e-7)
 
 
 def test_fused_scores_a_bundle_without_train_users_through_shared_items(signals: BundleSignals) -> None:
     """b5 has no train user; it shares i1 with u1's b1, so the item pseudo-users give it weight from b1."""
-    fused = scorer("fused", signals, **{"lambda": 1.0, "content_weight": 1.0, "item_weight": 0.0})
+    fused = scorer("fused", signals, **{"lambda": 1.0, "content_weight": 1.0, "item_weight": 0.0,
+                                          "neighbour_weight": 0.0})
     assert fused.score(np.array([0]))[0, 4] > 0.05
     assert scorer("ease", signals, **{"lambda": 1.0}).score(np.array([0]))[0, 4] == 0
 
@@ -142,10 +145,43 @@ def test_fused_item_input_adds_the_row_normalised_overlap(signals: BundleSignals
     """(X + a·row_l2(overlap)) B: u3's overlap counts are [1, 0, 1, 1, 1] (γ = 0), of unit length /2, so with
     β = 0 the scores are EASE's plus a/2 times the sum of B's rows b1, b3, b4, b5."""
     a = 0.5
-    fused = scorer("fused", signals, **{"lambda": 2.0, "content_weight": 0.0, "item_weight": a, "size_exponent": 0})
+    fused = scorer("fused", signals, **{"lambda": 2.0, "content_weight": 0.0, "item_weight": a, "size_exponent": 0,
+                                        "neighbour_weight": 0.0})
     weights = scorer("ease", signals, **{"lambda": 2.0}).weights.astype(np.float64)
     row = signals.user_bundles[2].toarray()[0] + a * np.array([1, 0, 1, 1, 1]) / 2
     np.testing.assert_allclose(fused.score(np.array([2]))[0], row @ weights, rtol=1e-5, atol=1e-6)
+
+
+def test_item_neighbours_against_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    dense_items = (rng.random((30, 12)) < 0.25).astype(np.float32)
+    dense_items[5] = 0  # a user without items has no neighbours and is nobody's neighbour
+    items = sp.csr_matrix(dense_items)
+    found = item_neighbours(items, 4, chunk=7).toarray()
+    dense = items.toarray().astype(np.float64)
+    norms = np.linalg.norm(dense, axis=1)
+    cosine = dense @ dense.T / np.maximum(np.outer(norms, norms), 1e-12)
+    np.fill_diagonal(cosine, 0.0)
+    for user in range(30):
+        order = sorted(range(30), key=lambda v: (-cosine[user, v], v))[:4]
+        expected = np.zeros(30)
+        expected[[v for v in order if cosine[user, v] > 0]] = cosine[user, [v for v in order if cosine[user, v] > 0]]
+        np.testing.assert_allclose(found[user], expected, rtol=1e-5, atol=1e-6)
+    assert not found[5].any() and not found[:, 5].any()
+
+
+def test_fused_neighbour_input_adds_the_neighbours_bundles(signals: BundleSignals) -> None:
+    """(X + b·row_l2(N X)) B with a = β = 0: the neighbours' bundle votes, unit length, enter EASE's input."""
+    b = 0.4
+    fused = scorer("fused", signals, **{"lambda": 2.0, "content_weight": 0.0, "item_weight": 0.0, "neighbours": 2,
+                                        "neighbour_weight": b})
+    weights = scorer("ease", signals, **{"lambda": 2.0}).weights.astype(np.float64)
+    neighbours = item_neighbours(signals.user_items, 2).toarray()
+    votes = neighbours @ signals.user_bundles.toarray()
+    votes /= np.maximum(np.linalg.norm(votes, axis=1, keepdims=True), 1e-12)
+    expected = (signals.user_bundles.toarray() + b * votes) @ weights
+    np.testing.assert_allclose(fused.score(USERS), expected, rtol=1e-5, atol=1e-6)
+    assert (votes > 0).any(), "the tiny log has users who share items"
 
 
 def test_text_affinity_by_hand(tiny_bundles: Dataset) -> None:
@@ -414,8 +450,7 @@ def ok(result: Result) -> Result:
 
 
 def test_cli_evaluate_youshu_matches_the_library(youshu: Youshu) -> None:
-    summary = json.loads(ok(invoke("bundles", "evaluate", "--dataset", "youshu", "--param", "lambda=500",
-                                   "--json")).stdout)  # fmt: skip
+    summary = json.loads(ok(invoke("bundles", "evaluate", "--dataset", "youshu", "--json")).stdout)
     assert (summary["scorer"], summary["split"], summary["test_users"]) == ("fused", "published", 2959)
     for key in CUTOFF_KEYS:
         assert summary[key] == pytest.approx(youshu.fused_test.metrics[key], abs=1e-12), key

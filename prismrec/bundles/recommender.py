@@ -136,6 +136,11 @@ class BundleRecommender:
             closest = int(owned[np.argmax(weights[owned, bundle])])
             if weights[closest, bundle] > 0:
                 return f"taken by people who took “{self.name_of(closest)}”"
+        scorer = self.scorer
+        if isinstance(scorer, FusedBundleEASE) and scorer.params.neighbour_weight > 0:
+            takers = signals.user_bundles[:, bundle].nonzero()[0]
+            if np.isin(takers, scorer.neighbours[user].indices).any():
+                return "taken by people who own items like yours"
         mine = signals.user_items[user].indices
         text_decided = self.reads_text() or score == 0
         if signals.item_vectors is not None and text_decided and len(mine) and len(items):

@@ -5,12 +5,15 @@
     item-overlap  the user's items inside the bundle: |I_u ∩ I_b| / |I_b|^γ
     text          cosine of the user's mean item vector and the bundle's mean item vector
     fused         EASE whose Gram matrix also counts each item as a pseudo-user of the bundles holding it,
-                  G = XᵀX + β·M Mᵀ, read with the user's item overlap as extra input and the text
-                  affinity added: (X + a·row_l2(overlap)) B + t·text
+                  G = XᵀX + β·M Mᵀ, read with two extra inputs — the user's item overlap and the bundles
+                  of the users with the most similar items — and the text affinity added:
+                  (X + a·row_l2(overlap) + b·row_l2(N X)) B + t·text, N = each user's top-n neighbours
+                  by cosine of their item sets
 
 The fused model keeps EASE's closed form (one n_bundles² solve, seconds on Youshu); β lets bundles
 that share items share weight (so bundles without any train user can be recommended), a lets users'
-items vote for the bundles that contain them, t lets text speak where the other signals are silent.
+items vote for the bundles that contain them, b lets users who own similar items vote for theirs,
+t lets text speak where the other signals are silent.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import scipy.sparse as sp
 
 from prismrec.bundles.signals import BundleSignals
 from prismrec.errors import ConfigError
+from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.models.ease import ease_weights
 from prismrec.params import param
 from prismrec.profiles.interests import mean_profile, normalise
+from prismrec.ranking import top_k
 
 
 class BundleScorer(ABC):
@@ -152,11 +157,15 @@ class TextAffinity(BundleScorer):
 
 @dataclass(frozen=True)
 class FusedParams:
-    lambda_: float = param(500.0, "EASE λ on the diagonal of G = XᵀX + β·M Mᵀ", min=0.0)
+    # defaults: the point chosen on Youshu's tune part (benchmarks/bundles.py)
+    lambda_: float = param(250.0, "EASE λ on the diagonal of G = XᵀX + β·M Mᵀ", min=0.0)
     content_weight: float = param(0.3, "β: weight of the items as pseudo-users of the bundles holding them",
                                   min=0.0)  # fmt: skip
-    item_weight: float = param(0.3, "a: weight of the user's row-normalised item overlap as EASE input", min=0.0)
+    item_weight: float = param(0.5, "a: weight of the user's row-normalised item overlap as EASE input", min=0.0)
     size_exponent: float = param(0.5, "γ of the item overlap |I_u ∩ I_b| / |I_b|^γ", min=0.0, max=1.0)
+    neighbour_weight: float = param(0.3, "b: weight of the bundles of the users with the most similar items, as EASE "
+                                    "input", min=0.0)  # fmt: skip
+    neighbours: int = param(100, "n: neighbours per user by cosine of their item sets", min=1)
     text_weight: float = param(0.0, "t: weight of the text affinity added to the scores (needs item vectors)",
                                min=0.0)  # fmt: skip
 
@@ -164,7 +173,7 @@ class FusedParams:
 class FusedBundleEASE(BundleScorer):
     name = "fused"
     Params = FusedParams
-    fitted_params = ("lambda_", "content_weight")
+    fitted_params = ("lambda_", "content_weight", "neighbours")
 
     def _fit(self, signals: BundleSignals) -> None:
         x = signals.user_bundles
@@ -172,6 +181,7 @@ class FusedBundleEASE(BundleScorer):
         if self.params.content_weight > 0:
             gram += self.params.content_weight * (signals.membership @ signals.membership.T).toarray()
         self.weights = ease_weights(gram, self.params.lambda_, f"bundle scorer '{self.name}'")
+        self.neighbours = item_neighbours(signals.user_items, self.params.neighbours)
         self._bundle_vectors: np.ndarray | None = None
 
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -179,6 +189,9 @@ class FusedBundleEASE(BundleScorer):
         inputs = signals.user_bundles[users]
         if params.item_weight > 0:
             inputs = inputs + params.item_weight * row_l2(item_overlap(signals, users, params.size_exponent))
+        if params.neighbour_weight > 0:
+            votes = sp.csr_matrix(self.neighbours[users] @ signals.user_bundles)
+            inputs = inputs + params.neighbour_weight * row_l2(votes)
         scores = np.asarray(sp.csr_matrix(inputs) @ self.weights, dtype=np.float32)
         if params.text_weight > 0:
             if self._bundle_vectors is None:
@@ -187,10 +200,11 @@ class FusedBundleEASE(BundleScorer):
         return scores
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights}
+        return {"weights": self.weights, **sparse_state("neighbours", self.neighbours)}
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
+        self.neighbours = sparse_from_state("neighbours", arrays)
         self._bundle_vectors = None
 
 
@@ -212,6 +226,31 @@ def item_overlap(signals: BundleSignals, users: np.ndarray, size_exponent: float
     discount = 1.0 / np.maximum(sizes, 1.0) ** size_exponent
     overlap = sp.csr_matrix(signals.user_items[users] @ signals.membership.T)
     return sp.csr_matrix(overlap @ sp.diags(discount.astype(np.float32)), dtype=np.float32)
+
+
+def item_neighbours(user_items: sp.csr_matrix, n: int, chunk: int = 1024) -> sp.csr_matrix:
+    """float32 CSR [n_users, n_users]: each user's n most similar other users by cosine of their item sets.
+
+    Computed in chunks of `chunk` users (dense [chunk, n_users] similarities at a time); users without
+    items have no neighbours; ties go to the lower user index.
+    """
+    norms = np.sqrt(np.asarray(user_items.multiply(user_items).sum(axis=1), dtype=np.float64).ravel())
+    unit = sp.csr_matrix(sp.diags((1.0 / np.where(norms == 0, 1.0, norms)).astype(np.float32)) @ user_items)
+    n_users = unit.shape[0]
+    n = min(n, max(n_users - 1, 1))
+    rows, columns, values = [], [], []
+    for start in range(0, n_users, chunk):
+        block = np.asarray((unit[start : start + chunk] @ unit.T).todense(), dtype=np.float32)
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = 0.0  # never one's own neighbour
+        found, scores = top_k(block, n)
+        keep = scores > 0
+        rows.append(np.repeat(np.arange(start, start + len(block)), n)[keep.ravel()])
+        columns.append(found[keep])
+        values.append(scores[keep])
+    if not rows:
+        return sp.csr_matrix((n_users, n_users), dtype=np.float32)
+    return sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+                         shape=(n_users, n_users), dtype=np.float32)  # fmt: skip
 
 
 def row_l2(matrix: sp.csr_matrix) -> sp.csr_matrix:
