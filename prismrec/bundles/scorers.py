@@ -159,11 +159,11 @@ class TextAffinity(BundleScorer):
 class FusedParams:
     # defaults: the point chosen on Youshu's tune part (benchmarks/bundles.py)
     lambda_: float = param(250.0, "EASE λ on the diagonal of G = XᵀX + β·M Mᵀ", min=0.0)
-    content_weight: float = param(0.3, "β: weight of the items as pseudo-users of the bundles holding them",
+    content_weight: float = param(1.0, "β: weight of the items as pseudo-users of the bundles holding them",
                                   min=0.0)  # fmt: skip
     item_weight: float = param(0.5, "a: weight of the user's row-normalised item overlap as EASE input", min=0.0)
     size_exponent: float = param(0.5, "γ of the item overlap |I_u ∩ I_b| / |I_b|^γ", min=0.0, max=1.0)
-    neighbour_weight: float = param(0.3, "b: weight of the bundles of the users with the most similar items, as EASE "
+    neighbour_weight: float = param(0.5, "b: weight of the bundles of the users with the most similar items, as EASE "
                                     "input", min=0.0)  # fmt: skip
     neighbours: int = param(100, "n: neighbours per user by cosine of their item sets", min=1)
     text_weight: float = param(0.0, "t: weight of the text affinity added to the scores (needs item vectors)",
