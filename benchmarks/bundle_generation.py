@@ -1,4 +1,5 @@
-"""Bundle generation benchmark: bundle completion and intent→bundle on the three bundlerec-mturk domains.
+"""Bundle generation benchmark: bundle completion and intent→bundle on the three bundlerec-mturk domains and
+steam-bundles.
 
 Protocol (`prismrec.bundles.completion`): a seeded 80 / 20 split of each domain's bundles; statistics from the
 train bundles only (the user–item log is not used: it contains the test bundles). Completion: one seeded
@@ -60,7 +61,7 @@ from prismrec.semantic.encoder import EncoderParams, make_encoder
 
 MINILM = "all-MiniLM-L6-v2"
 SEED = 0
-DOMAINS = ("bundlerec-electronic", "bundlerec-clothing", "bundlerec-food")
+DOMAINS = ("bundlerec-electronic", "bundlerec-clothing", "bundlerec-food", "steam-bundles")
 TASKS = ("completion", "intent")
 COMPLETION_SWEEP: tuple[tuple[str, tuple[Any, ...]], ...] = (
     ("semantic_weight", (0.25, 0.5, 1.0, 2.0)),
@@ -295,7 +296,8 @@ def findings(results: list[Result]) -> str:
     shares = ", ".join(f"{r.name} {r.repeated:.0%}" for r in results)
     return (
         f"In {off} of the {len(tuned)} tuned settings both complement rules are off (max_per_category = 0, "
-        "substitute_similarity = 1): the crowd-written bundles are often themed collections of one product type "
+        "substitute_similarity = 1): the bundles are often themed collections of one product type (Steam's are "
+        "mostly one publisher's or one franchise's games and add-ons) "
         f"(test bundles holding two items of one most specific category: {shares}), so forbidding substitutes and "
         "repeated categories — the defaults, meant for composing complements — costs recall against them. The "
         "example bundles below use the defaults."
@@ -309,16 +311,18 @@ def section(results: list[Result], minutes: float) -> list[str]:
     lines = [
         f"`{COMMAND}` ({minutes:.1f} minutes here; load average {load:.1f} at the end).",
         "",
-        "Protocol (`prismrec.bundles.completion`): each bundlerec-mturk domain's bundles are split 80 / 20 by a "
+        "Protocol (`prismrec.bundles.completion`): each dataset's bundles are split 80 / 20 by a "
         f"seeded permutation (seed {SEED}; test bundles hold ≥ 2 items). Every statistic — item co-occurrence, "
         "popularity (train bundles holding the item), the item graph's bundle attributes, the bundles of nearby "
         "intents — comes from the train bundles only; the user–item log is not used, because bundlerec's "
         "`user_item.csv` is the union of the items of the bundles users bought and so contains the test bundles. "
+        "steam-bundles has no users at all. "
         "**Completion**: in each test bundle one item drawn by a generator seeded with (seed, bundle) is the seed, "
-        "the other items are hidden; **intent→bundle**: the bundle's crowd-written intent is the only input and "
+        "the other items are hidden; **intent→bundle**: the bundle's intent is the only input (bundlerec: the "
+        "crowd-written intent; steam-bundles: the store's bundle name) and "
         "all its items are hidden. recall@K = hidden items among the K returned / hidden items, hit@K = at least "
         "one hidden item returned; K-item answers are the first K of a 10-item answer. Item vectors: "
-        "all-MiniLM-L6-v2 over title + category labels; search = `ItemSearch` with its default fusion "
+        "all-MiniLM-L6-v2 over title + category labels (Steam: genres); search = `ItemSearch` with its default fusion "
         "(BM25 + dense).",
         "",
         "Baselines: popularity (train-bundle count); co-occurrence (train bundles shared with the seed, "
