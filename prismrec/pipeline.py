@@ -25,6 +25,7 @@ from prismrec.config import BundleScorerConfig, PipelineConfig, RerankConfig
 from prismrec.data.schema import Catalog, Dataset, IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
 from prismrec.explain import Explainer
+from prismrec.graph.item_graph import ItemGraph
 from prismrec.models import ItemSide, Scorer
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
@@ -110,11 +111,15 @@ class Pipeline:
         self.config = dataclasses.replace(self.config, bundles=config)
         self.bundle_model = BundleRecommender.fit_dataset(config, dataset, self.side.vectors)
         self._generator = None
+        rows, vectors = self.bundle_generator.intent_index()  # encode the bundle intents now, not per request
+        if vectors is not None:
+            self.bundle_model.intent_index = (rows, vectors)
         return self
 
-    def recommend_bundles(self, user: int, k: int = 10) -> BundleList:
-        """The user's top-k bundles (not ones the user has), with reasons; needs `fit_bundles`."""
-        return self.bundles_fitted().recommend(user, k, self.titles or None)
+    def recommend_bundles(self, user: int, k: int = 10, unavailable: np.ndarray | None = None) -> BundleList:
+        """The user's top-k bundles (not ones the user has, nor ones holding an `unavailable` item index), with
+        reasons; needs `fit_bundles`."""
+        return self.bundles_fitted().recommend(user, k, self.titles or None, unavailable)
 
     def generate_bundle(
         self,
@@ -122,6 +127,7 @@ class Pipeline:
         user: int | None = None,
         intent: str | None = None,
         params: GenerateParams | None = None,
+        unavailable: np.ndarray | None = None,
     ) -> GeneratedBundle:
         """Compose a bundle of complementary items from seed items, a user's history or a free-text intent.
 
@@ -130,6 +136,7 @@ class Pipeline:
             user: a user index (the user's strongest recent items are the seeds; owned items are excluded), or
             intent: free text such as "camping trip for two".
             params: weights and rules (`GenerateParams`: k, substitutes, items per category, budget, ...).
+            unavailable: int item indices never returned (e.g. deleted in the service).
 
         Exactly one of `items`, `user` and `intent` is given.
         """
@@ -137,11 +144,11 @@ class Pipeline:
             raise ConfigError("give exactly one of: seed items, a user or an intent")
         generator = self.bundle_generator
         if items is not None:
-            return generator.from_items(np.asarray(items, dtype=np.int64), params=params)
+            return generator.from_items(np.asarray(items, dtype=np.int64), params=params, unavailable=unavailable)
         if user is not None:
             assert self.history is not None
-            return generator.for_user(self.history[user], params=params)
-        return generator.from_intent(str(intent), params=params)
+            return generator.for_user(self.history[user], params=params, unavailable=unavailable)
+        return generator.from_intent(str(intent), params=params, unavailable=unavailable)
 
     @property
     def bundle_generator(self) -> BundleGenerator:
@@ -150,10 +157,21 @@ class Pipeline:
             model = self.bundles_fitted()
             assert self.item_ids is not None
             titles = self.titles or [str(i) for i in self.item_ids.ids]
+            n_items = len(titles)  # items added since the bundle fit join without bundle statistics
+            membership = model.signals.membership.copy()
+            membership.resize((membership.shape[0], n_items))
+            graph, prices = model.graph, model.item_prices
+            if graph is not None and graph.n_items < n_items:
+                incidence = graph.incidence.copy()
+                incidence.resize((n_items, incidence.shape[1]))
+                graph = ItemGraph(incidence, graph.kinds, graph.values, graph.labels)
+            if prices is not None and len(prices) < n_items:
+                prices = np.concatenate([prices, np.full(n_items - len(prices), np.nan)])
             self._generator = BundleGenerator(
-                titles, model.signals.membership, vectors=self.side.vectors,
-                categories=most_specific_categories(self.side.categories), prices=model.item_prices,
-                graph=model.graph, encoder=self.text_encoder, bundle_names=model.names, search=self.searcher,
+                titles, membership, vectors=self.side.vectors,
+                categories=most_specific_categories(self.side.categories), prices=prices, graph=graph,
+                encoder=self.text_encoder, bundle_names=model.names, search=self.searcher,
+                intent_index=model.intent_index,
             )  # fmt: skip
         return self._generator
 
@@ -353,6 +371,7 @@ class Pipeline:
         self.side = ItemSide(np.vstack([self.side.vectors, vector]), categories_matrix, tuple(names))
         self._explainer = None
         self._searcher = None
+        self._generator = None
         return index
 
     def recommend_frame(

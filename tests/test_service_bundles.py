@@ -152,3 +152,29 @@ def test_a_model_without_bundles_says_how_to_fit_them(tmp_path: Path, electronic
             assert client.get(f"/v1/users/{user}/recommendations").status_code == 200
     finally:
         server.stop()
+
+
+def test_deleted_and_added_items_in_bundles(service: BundleService) -> None:
+    """A deleted item never comes back (not in generated bundles, no recommended bundle holds it); an item
+    added through the service can be composed into a bundle by its meaning."""
+    auth = {"Authorization": f"Bearer {service.key}"}
+    user = service.busiest_user()
+    shown = service.client.get(f"/v1/users/{user}/bundles", params={"k": 3}).json()["bundles"]
+    gone = shown[0]["items"][0]["item_id"]
+    seed = str(service.data.catalog.item_ids.ids[service.data.bundles.membership[0].indices[0]])
+    generated = service.client.post("/v1/bundles/generate", json={"item_ids": [seed], "k": 4}).json()["items"]
+    also_gone = generated[0]["item_id"]
+    for item in (gone, also_gone):
+        assert service.client.delete(f"/v1/items/{item}", headers=auth).status_code == 200
+    try:
+        again = service.client.get(f"/v1/users/{user}/bundles", params={"k": 10}).json()["bundles"]
+        assert not {gone, also_gone} & {i["item_id"] for entry in again for i in entry["items"]}
+        assert shown[0]["bundle_id"] not in {entry["bundle_id"] for entry in again}
+        regenerated = service.client.post("/v1/bundles/generate", json={"item_ids": [seed], "k": 4}).json()["items"]
+        assert len(regenerated) == 4 and not {gone, also_gone} & {item["item_id"] for item in regenerated}
+        new_item = {"title": "Espresso tamper for home baristas", "categories": ["Coffee tampers"]}
+        assert service.client.put("/v1/items/new-tamper", json=new_item, headers=auth).status_code in (200, 201)
+        found = service.client.post("/v1/bundles/generate", json={"intent": "espresso tamper", "k": 4}).json()
+        assert "new-tamper" in {item["item_id"] for item in found["items"]}
+    finally:
+        service.client.delete("/v1/items/new-tamper", headers=auth)

@@ -164,6 +164,8 @@ class BundleGenerator:
         bundle_names: per membership row, its intent or name ("" if none), for intents and reasons.
         search: an `ItemSearch` over the item texts (lexical matching of intents), or None.
         user_items: [n_users, n_items] sparse user–item matrix for co-purchase counts, or None.
+        intent_index: a saved `intent_index()` (bundle rows, their name vectors from `encoder`), or None to
+            encode the names on first use.
     """
 
     def __init__(
@@ -179,6 +181,7 @@ class BundleGenerator:
         bundle_names: Sequence[str] = (),
         search: ItemSearch | None = None,
         user_items: sp.spmatrix | None = None,
+        intent_index: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.titles = [str(t) for t in titles]
         n = len(self.titles)
@@ -207,6 +210,8 @@ class BundleGenerator:
         self.search = search
         self._name_rows: np.ndarray | None = None
         self._name_vectors: np.ndarray | None = None
+        if intent_index is not None:
+            self._name_rows, self._name_vectors = intent_index
 
     @classmethod
     def from_dataset(
@@ -259,7 +264,11 @@ class BundleGenerator:
     # ------------------------------------------------------------------------- entry points
 
     def from_items(
-        self, seed_items: Sequence[int] | np.ndarray, k: int | None = None, params: GenerateParams | None = None
+        self,
+        seed_items: Sequence[int] | np.ndarray,
+        k: int | None = None,
+        params: GenerateParams | None = None,
+        unavailable: np.ndarray | None = None,
     ) -> GeneratedBundle:
         """Complete a bundle around seed items; the seeds are never returned.
 
@@ -267,10 +276,11 @@ class BundleGenerator:
             seed_items: item indices (ints) already in the bundle.
             k: items to add (default `params.k`).
             params: weights and composition rules (default `GenerateParams()`).
+            unavailable: int item indices never returned (e.g. deleted from the catalogue), or None.
         """
         p, k = self._settings(k, params)
         seeds = self._items(seed_items)
-        scores = self._blend(self._seed_signals(seeds), p, self._allowed(seeds, seeds, p))
+        scores = self._blend(self._seed_signals(seeds), p, self._allowed(seeds, seeds, p, unavailable))
         items, values = self._compose(scores, seeds, k, p)
         return GeneratedBundle(items, values, [self._seed_reason(int(i), seeds, owned=False) for i in items])
 
@@ -279,6 +289,7 @@ class BundleGenerator:
         history: Sequence[int] | np.ndarray | sp.spmatrix,
         k: int | None = None,
         params: GenerateParams | None = None,
+        unavailable: np.ndarray | None = None,
     ) -> GeneratedBundle:
         """A bundle that goes with what a user has.
 
@@ -286,16 +297,23 @@ class BundleGenerator:
             history: the user's item indices oldest first (the last `user_seeds` are the seeds), or a
                 [1, n_items] sparse row / float[n_items] array of strengths (the `user_seeds` strongest are
                 the seeds, ties by lower index). Every item of the history is excluded from the bundle.
-            k, params: as in `from_items`.
+            k, params, unavailable: as in `from_items`.
         """
         p, k = self._settings(k, params)
         owned, seeds = self._history(history, p.user_seeds)
-        scores = self._blend(self._seed_signals(seeds), p, self._allowed(owned, seeds, p))
+        scores = self._blend(self._seed_signals(seeds), p, self._allowed(owned, seeds, p, unavailable))
         items, values = self._compose(scores, seeds, k, p)
         return GeneratedBundle(items, values, [self._seed_reason(int(i), seeds, owned=True) for i in items])
 
-    def from_intent(self, text: str, k: int | None = None, params: GenerateParams | None = None) -> GeneratedBundle:
-        """A bundle for a free-text intent ("camping trip for two"): intent evidence, then the same composition."""
+    def from_intent(
+        self,
+        text: str,
+        k: int | None = None,
+        params: GenerateParams | None = None,
+        unavailable: np.ndarray | None = None,
+    ) -> GeneratedBundle:
+        """A bundle for a free-text intent ("camping trip for two"): intent evidence, then the same composition;
+        k, params and unavailable as in `from_items`."""
         p, k = self._settings(k, params)
         intent = " ".join(str(text).split())
         if not intent:
@@ -312,7 +330,7 @@ class BundleGenerator:
         if "semantic" not in signals and "lexical" not in signals:
             raise ValueError("generating from an intent needs item vectors with an encoder, or an ItemSearch")
         none = np.zeros(0, dtype=np.int64)
-        scores = self._blend(signals, p, self._allowed(none, none, p))
+        scores = self._blend(signals, p, self._allowed(none, none, p, unavailable))
         items, values = self._compose(scores, none, k, p)
         reasons = [self._intent_reason(int(i), intent, neighbours) for i in items]
         return GeneratedBundle(items, values, reasons)
@@ -368,10 +386,14 @@ class BundleGenerator:
             signals["graph"] = self.graph.relatedness(seeds).mean(axis=0).astype(np.float64)
         return signals
 
-    def _allowed(self, excluded: np.ndarray, anchors: np.ndarray, p: GenerateParams) -> np.ndarray:
-        """bool[n_items]: items that may enter a bundle around `anchors` (`excluded` never)."""
+    def _allowed(
+        self, excluded: np.ndarray, anchors: np.ndarray, p: GenerateParams, unavailable: np.ndarray | None = None
+    ) -> np.ndarray:
+        """bool[n_items]: items that may enter a bundle around `anchors` (`excluded` and `unavailable` never)."""
         allowed = np.ones(self.n_items, dtype=bool)
         allowed[excluded] = False
+        if unavailable is not None:
+            allowed[np.asarray(unavailable, dtype=np.int64)] = False
         if self.vectors is not None and len(anchors) and p.substitute_similarity < 1.0:
             allowed &= (self.vectors @ self.vectors[anchors].T).max(axis=1) <= p.substitute_similarity
         if self.categories is not None and p.max_per_category > 0 and len(anchors):
@@ -466,8 +488,11 @@ class BundleGenerator:
         encode = getattr(self.encoder, "encode_queries", None) or self.encoder.encode
         return normalise(np.asarray(encode([text]), dtype=np.float32))[0]
 
-    def _intent_neighbours(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(int64[n'] bundle rows, float64[n'] weights max(0, cos)) of the bundles whose names are closest."""
+    def intent_index(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(int64[m] bundle rows with a name and items, float32[m, d] unit vectors of their names or None).
+
+        Encoded once (on first use, or passed to the constructor as `intent_index` from a saved model).
+        """
         if self._name_rows is None:
             sizes = np.diff(self.membership.indptr)
             named = [b for b, name in enumerate(self.bundle_names) if name.strip() and sizes[b] > 0]
@@ -475,12 +500,17 @@ class BundleGenerator:
             if named and self.encoder is not None:
                 texts = [self.bundle_names[b] for b in named]
                 self._name_vectors = normalise(np.asarray(self.encoder.encode(texts), dtype=np.float32))
-        if n == 0 or self._name_vectors is None:
+        return self._name_rows, self._name_vectors
+
+    def _intent_neighbours(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(int64[n'] bundle rows, float64[n'] weights max(0, cos)) of the bundles whose names are closest."""
+        rows, vectors = self.intent_index()
+        if n == 0 or vectors is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        similarity = (self._name_vectors @ query).astype(np.float64)
+        similarity = (vectors @ query).astype(np.float64)
         best, _ = top_k(similarity[None, :], n)
         best = best[0][best[0] >= 0]
-        return self._name_rows[best], np.maximum(similarity[best], 0.0)
+        return rows[best], np.maximum(similarity[best], 0.0)
 
     # ------------------------------------------------------------------------- reasons
 

@@ -52,6 +52,8 @@ class BundleRecommender:
         self._bundle_vectors: np.ndarray | None = None
         self.graph: ItemGraph | None = None  # item–attribute graph (categories, brands, tags, bundles): reasons
         self.item_prices: np.ndarray | None = None  # float64[n_items], NaN = unknown; None without a price column
+        # bundles with an intent and the unit vectors of their intents (encoder of the pipeline), for generation
+        self.intent_index: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def signals(self) -> BundleSignals:
@@ -82,21 +84,30 @@ class BundleRecommender:
         """The bundle's name or intent, else "bundle <id>"."""
         return self.names[bundle] or f"bundle {self.bundle_ids.ids[bundle]}"
 
-    def recommend(self, user: int, k: int, titles: list[str] | None = None) -> BundleList:
-        """The user's top-k bundles, never one the user already has, with reasons.
+    def recommend(
+        self, user: int, k: int, titles: list[str] | None = None, unavailable: np.ndarray | None = None
+    ) -> BundleList:
+        """The user's top-k bundles, never one the user already has or one holding an unavailable item, with reasons.
 
         Args:
             user: user index.
-            k: list length (clipped to the number of bundles the user does not have).
+            k: list length (clipped to the number of bundles left).
             titles: item titles by item index, for reasons (item ids are used when None).
+            unavailable: int item indices (e.g. deleted from the catalogue), or None.
         """
         signals = self.signals
-        owned = signals.user_bundles[user]
-        k = min(k, signals.n_bundles - owned.nnz)
+        blocked = np.zeros(signals.n_bundles, dtype=bool)
+        blocked[signals.user_bundles[user].indices] = True
+        known = np.asarray(unavailable if unavailable is not None else [], dtype=np.int64)
+        known = known[known < signals.membership.shape[1]]  # items added after the fit are in no bundle
+        if len(known):
+            holding = signals.membership[:, known].sum(axis=1)
+            blocked |= np.asarray(holding).ravel() > 0
+        k = min(k, int((~blocked).sum()))
         if k <= 0:
             return BundleList(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
         scores = self.scorer.score(np.asarray([user]))[0]
-        scores[owned.indices] = -np.inf
+        scores[blocked] = -np.inf
         # Ties (e.g. a user whose items are in no other bundle scores 0 everywhere) go to the bundles
         # taken by more users, then to those closest in meaning to the user's items; never index order.
         order = np.lexsort((-self._tie_break_text(user), -self.popularity, -scores))[:k]
@@ -165,6 +176,8 @@ class BundleRecommender:
         arrays.update({f"scorer.{name}": array for name, array in self.scorer.state().items()})
         if self.item_prices is not None:
             arrays["item_prices"] = self.item_prices
+        if self.intent_index is not None:
+            arrays["intent_rows"], arrays["intent_vectors"] = self.intent_index
         for name, array in arrays.items():
             np.save(directory / f"{name}.npy", array)
         if self.graph is not None:
@@ -188,6 +201,8 @@ class BundleRecommender:
         state = {name.removeprefix("scorer."): array for name, array in arrays.items() if name.startswith("scorer.")}
         model.scorer.restore(signals, state)
         model.item_prices = arrays.get("item_prices")
+        if "intent_rows" in arrays:
+            model.intent_index = (arrays["intent_rows"], arrays["intent_vectors"])
         if (directory / GRAPH_JSON).is_file():
             try:
                 model.graph = ItemGraph.load(directory)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from prismrec.bundles.generate import GeneratedBundle
     from prismrec.bundles.recommender import BundleList
@@ -48,8 +50,10 @@ def generate_for(
     user_id: str | None = None,
     intent: str | None = None,
     values: dict[str, Any] | None = None,
+    unavailable: np.ndarray | None = None,
 ) -> GeneratedBundle:
-    """`Pipeline.generate_bundle` with external ids and `GenerateParams` given by public name (checked).
+    """`Pipeline.generate_bundle` with external ids and `GenerateParams` given by public name (checked);
+    `unavailable` = int item indices never returned.
 
     Raises:
         UnknownIdError: an unknown item or user id.
@@ -62,4 +66,5 @@ def generate_for(
     params = parse_params(GenerateParams, values or {}, "bundle generation")
     items = pipeline.item_ids.indices(item_ids, "item") if item_ids else None
     user = pipeline.user_ids.index(user_id, "user") if user_id is not None else None
-    return pipeline.generate_bundle(items=items, user=user, intent=intent or None, params=params)
+    return pipeline.generate_bundle(items=items, user=user, intent=intent or None, params=params,
+                                    unavailable=unavailable)  # fmt: skip

@@ -185,7 +185,7 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
         assert pipeline.user_ids is not None
         if user_id not in pipeline.user_ids:
             raise HTTPException(404, f"unknown user '{user_id}'")
-        found = pipeline.recommend_bundles(pipeline.user_ids.index(user_id), k)
+        found = pipeline.recommend_bundles(pipeline.user_ids.index(user_id), k, state.live.deleted_items())
         return JSONResponse({"user_id": user_id, "bundles": bundle_rows(pipeline, found)})
 
     @app.post("/v1/bundles/generate", response_model=schemas.GeneratedBundleOut,
@@ -198,7 +198,8 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
             raise invalid(["body"], f"give exactly one of item_ids, user_id and intent (got {given or 'none'})")
         values = request.model_dump(exclude_none=True, exclude={"item_ids", "user_id", "intent"})
         try:
-            found = generate_for(pipeline, request.item_ids, request.user_id, request.intent, values)
+            found = generate_for(pipeline, request.item_ids, request.user_id, request.intent, values,
+                                 state.live.deleted_items())
         except UnknownIdError as error:
             raise HTTPException(404, str(error)) from None
         return JSONResponse({"items": generated_rows(pipeline, found)})

@@ -81,6 +81,10 @@ class LiveModel:
     def n_items(self) -> int:
         return len(self.deleted)
 
+    def deleted_items(self) -> np.ndarray:
+        """int64 indices of the items deleted through the service (never recommended again)."""
+        return np.flatnonzero(self.deleted)
+
     def has_item(self, item_id: str) -> bool:
         ids = self.pipeline.item_ids
         assert ids is not None
