@@ -116,10 +116,13 @@ class Pipeline:
             self.bundle_model.intent_index = (rows, vectors)
         return self
 
-    def recommend_bundles(self, user: int, k: int = 10, unavailable: np.ndarray | None = None) -> BundleList:
+    def recommend_bundles(
+        self, user: int, k: int = 10, unavailable: np.ndarray | None = None, items: sp.csr_matrix | None = None
+    ) -> BundleList:
         """The user's top-k bundles (not ones the user has, nor ones holding an `unavailable` item index), with
-        reasons; needs `fit_bundles`."""
-        return self.bundles_fitted().recommend(user, k, self.titles or None, unavailable)
+        reasons; `items` = the user's current history row [1, n_items] (e.g. with live events) or None for the
+        fitted one. Needs `fit_bundles`."""
+        return self.bundles_fitted().recommend(user, k, self.titles or None, unavailable, items)
 
     def generate_bundle(
         self,
@@ -128,6 +131,7 @@ class Pipeline:
         intent: str | None = None,
         params: GenerateParams | None = None,
         unavailable: np.ndarray | None = None,
+        history: sp.csr_matrix | None = None,
     ) -> GeneratedBundle:
         """Compose a bundle of complementary items from seed items, a user's history or a free-text intent.
 
@@ -137,17 +141,20 @@ class Pipeline:
             intent: free text such as "camping trip for two".
             params: weights and rules (`GenerateParams`: k, substitutes, items per category, budget, ...).
             unavailable: int item indices never returned (e.g. deleted in the service).
+            history: a user's current weighted history row [1, n_items] (e.g. the service's live row, also for
+                users known only from events), in place of `user`.
 
-        Exactly one of `items`, `user` and `intent` is given.
+        Exactly one of `items`, `user` (or `history`) and `intent` is given.
         """
-        if sum(x is not None for x in (items, user, intent)) != 1:
+        if sum(x is not None for x in (items, user if history is None else history, intent)) != 1:
             raise ConfigError("give exactly one of: seed items, a user or an intent")
         generator = self.bundle_generator
         if items is not None:
             return generator.from_items(np.asarray(items, dtype=np.int64), params=params, unavailable=unavailable)
-        if user is not None:
+        if history is not None or user is not None:
             assert self.history is not None
-            return generator.for_user(self.history[user], params=params, unavailable=unavailable)
+            row = history if history is not None else self.history[user]
+            return generator.for_user(row, params=params, unavailable=unavailable)
         return generator.from_intent(str(intent), params=params, unavailable=unavailable)
 
     @property

@@ -154,6 +154,40 @@ def test_a_model_without_bundles_says_how_to_fit_them(tmp_path: Path, electronic
         server.stop()
 
 
+def test_events_change_the_next_bundle_answer(service: BundleService) -> None:
+    """A purchase posted as an event counts at once: the next bundles answer reads the user's new items, and a
+    user known only from events gets a generated bundle built around what they bought."""
+    auth = {"Authorization": f"Bearer {service.key}"}
+    data, bundles = service.data, service.data.bundles
+    assert bundles is not None
+    user_ids = data.interactions.user_ids.ids
+    user = str(user_ids[len(user_ids) // 2])
+    before = service.client.get(f"/v1/users/{user}/bundles", params={"k": 100}).json()["bundles"]
+    mine = set(data.interactions.matrix()[data.interactions.user_ids.index(user)].indices.tolist())
+    target = next(b for b in range(len(bundles)) if str(bundles.bundle_ids.ids[b]) not in service.owned(user)
+                  and not mine & set(bundles.membership[b].indices.tolist()) and bundles.membership[b].nnz >= 3)
+    bought = [str(data.catalog.item_ids.ids[i]) for i in bundles.membership[target].indices[:2]]
+    events = [{"user_id": user, "item_id": item, "type": "purchase"} for item in bought]
+    assert service.client.post("/v1/events", json={"events": events}, headers=auth).status_code == 200
+    after = service.client.get(f"/v1/users/{user}/bundles", params={"k": 100}).json()["bundles"]
+
+    def holding(answer: list[dict]) -> list[dict]:
+        return [entry for entry in answer if set(bought) & {item["item_id"] for item in entry["items"]}]
+
+    assert len(holding(after)) > len(holding(before)), "bundles with the bought items move up at once"
+    titles = {data.catalog.title(data.catalog.item_ids.index(item)) for item in bought}
+    assert all(any(f"has “{title}” you have" in entry["reason"] for title in titles) for entry in holding(after))
+    newcomer = [{"user_id": "event-only-user", "item_id": item, "type": "purchase"} for item in bought]
+    assert service.client.post("/v1/events", json={"events": newcomer}, headers=auth).status_code == 200
+    generated = service.client.post("/v1/bundles/generate", json={"user_id": "event-only-user", "k": 3})
+    assert generated.status_code == 200, generated.text
+    items = generated.json()["items"]
+    assert len(items) == 3 and not set(bought) & {item["item_id"] for item in items}
+    assert all("you bought" in item["reason"] for item in items)
+    nobody = service.client.post("/v1/bundles/generate", json={"user_id": "nobody-at-all", "k": 3})
+    assert nobody.status_code == 404 and "nobody-at-all" in nobody.json()["detail"]
+
+
 def test_deleted_and_added_items_in_bundles(service: BundleService) -> None:
     """A deleted item never comes back (not in generated bundles, no recommended bundle holds it); an item
     added through the service can be composed into a bundle by its meaning."""

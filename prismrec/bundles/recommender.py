@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
-from prismrec.bundles.scorers import BundleEASE, BundleScorer, FusedBundleEASE, bundle_vectors, text_affinity
+from prismrec.bundles.scorers import (
+    BundleEASE,
+    BundleScorer,
+    FusedBundleEASE,
+    bundle_vectors,
+    text_affinity,
+    user_item_rows,
+)
 from prismrec.bundles.signals import BundleSignals
 from prismrec.config import BundleScorerConfig
 from prismrec.data.schema import Bundles, Dataset, IdMap
@@ -85,7 +93,12 @@ class BundleRecommender:
         return self.names[bundle] or f"bundle {self.bundle_ids.ids[bundle]}"
 
     def recommend(
-        self, user: int, k: int, titles: list[str] | None = None, unavailable: np.ndarray | None = None
+        self,
+        user: int,
+        k: int,
+        titles: list[str] | None = None,
+        unavailable: np.ndarray | None = None,
+        items: sp.csr_matrix | None = None,
     ) -> BundleList:
         """The user's top-k bundles, never one the user already has or one holding an unavailable item, with reasons.
 
@@ -94,8 +107,11 @@ class BundleRecommender:
             k: list length (clipped to the number of bundles left).
             titles: item titles by item index, for reasons (item ids are used when None).
             unavailable: int item indices (e.g. deleted from the catalogue), or None.
+            items: [1, ≥ n_items] the user's current items (e.g. the service's live history row), or None for
+                the items the model was fitted with.
         """
         signals = self.signals
+        mine = user_item_rows(signals, np.asarray([user]), items)
         blocked = np.zeros(signals.n_bundles, dtype=bool)
         blocked[signals.user_bundles[user].indices] = True
         known = np.asarray(unavailable if unavailable is not None else [], dtype=np.int64)
@@ -106,40 +122,49 @@ class BundleRecommender:
         k = min(k, int((~blocked).sum()))
         if k <= 0:
             return BundleList(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
-        scores = self.scorer.score(np.asarray([user]))[0]
+        scores = self.scorer.score(np.asarray([user]), mine)[0]
         scores[blocked] = -np.inf
         # Ties (e.g. a user whose items are in no other bundle scores 0 everywhere) go to the bundles
         # taken by more users, then to those closest in meaning to the user's items; never index order.
-        order = np.lexsort((-self._tie_break_text(user), -self.popularity, -scores))[:k]
-        return BundleList(order, scores[order], [self.reason(user, int(b), titles, float(scores[b])) for b in order])
+        order = np.lexsort((-self._tie_break_text(user, mine), -self.popularity, -scores))[:k]
+        reasons = [self.reason(user, int(b), titles, float(scores[b]), mine) for b in order]
+        return BundleList(order, scores[order], reasons)
 
     @property
     def popularity(self) -> np.ndarray:
         """float64[n_bundles]: train users per bundle."""
         return np.asarray(self.signals.user_bundles.sum(axis=0), dtype=np.float64).ravel()
 
-    def _tie_break_text(self, user: int) -> np.ndarray:
+    def _tie_break_text(self, user: int, items: sp.csr_matrix) -> np.ndarray:
         """float32[n_bundles]: text affinity of the user to each bundle (zeros without item vectors)."""
         if self.signals.item_vectors is None:
             return np.zeros(self.signals.n_bundles, dtype=np.float32)
         if self._bundle_vectors is None:
             self._bundle_vectors = bundle_vectors(self.signals)
-        return text_affinity(self.signals, np.asarray([user]), self._bundle_vectors)[0]
+        return text_affinity(self.signals, np.asarray([user]), self._bundle_vectors, items)[0]
 
     def reads_text(self) -> bool:
         """Whether the scorer uses the text signal."""
         return self.config.name == "text" or getattr(self.config.params, "text_weight", 0.0) > 0
 
-    def reason(self, user: int, bundle: int, titles: list[str] | None = None, score: float | None = None) -> str:
+    def reason(
+        self,
+        user: int,
+        bundle: int,
+        titles: list[str] | None = None,
+        score: float | None = None,
+        items: sp.csr_matrix | None = None,
+    ) -> str:
         """Why `bundle` suits `user`: items of it the user has, else the user's bundle it goes with, else the
         user's item closest in meaning to the bundle's contents (when the scorer reads text, or `score` is 0
         and the text broke the tie), else its popularity."""
         signals = self.signals
-        items = signals.membership[bundle].indices
-        mine = items[np.isin(items, signals.user_items[user].indices)]
+        contents = signals.membership[bundle].indices
+        owned_items = user_item_rows(signals, np.asarray([user]), items).indices
+        mine = contents[np.isin(contents, owned_items)]
         if len(mine):
             first = titles[mine[0]] if titles else f"item {mine[0]}"
-            more = f" and {len(mine) - 1} more of its {len(items)} items" if len(mine) > 1 else ""
+            more = f" and {len(mine) - 1} more of its {len(contents)} items" if len(mine) > 1 else ""
             return f"has “{first}” you have{more}"
         owned = signals.user_bundles[user].indices
         weights = getattr(self.scorer, "weights", None)
@@ -152,11 +177,10 @@ class BundleRecommender:
             takers = signals.user_bundles[:, bundle].nonzero()[0]
             if np.isin(takers, scorer.neighbours[user].indices).any():
                 return "taken by people who own items like yours"
-        mine = signals.user_items[user].indices
         text_decided = self.reads_text() or score == 0
-        if signals.item_vectors is not None and text_decided and len(mine) and len(items):
-            centre = signals.item_vectors[items].mean(axis=0)
-            closest = int(mine[np.argmax(signals.item_vectors[mine] @ centre)])
+        if signals.item_vectors is not None and text_decided and len(owned_items) and len(contents):
+            centre = signals.item_vectors[contents].mean(axis=0)
+            closest = int(owned_items[np.argmax(signals.item_vectors[owned_items] @ centre)])
             label = titles[closest] if titles else f"item {closest}"
             return f"close in meaning to “{label}” you have"
         takers = int(self.popularity[bundle])

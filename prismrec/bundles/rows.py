@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 if TYPE_CHECKING:
     from prismrec.bundles.generate import GeneratedBundle
@@ -51,20 +52,31 @@ def generate_for(
     intent: str | None = None,
     values: dict[str, Any] | None = None,
     unavailable: np.ndarray | None = None,
+    history: sp.csr_matrix | None = None,
 ) -> GeneratedBundle:
-    """`Pipeline.generate_bundle` with external ids and `GenerateParams` given by public name (checked);
-    `unavailable` = int item indices never returned.
+    """`Pipeline.generate_bundle` with external ids and `GenerateParams` given by public name (checked).
+
+    Args:
+        unavailable: int item indices never returned.
+        history: the current history row of `user_id` (the service's live row; then the user may be one known
+            only from events); None = the fitted row.
 
     Raises:
-        UnknownIdError: an unknown item or user id.
+        UnknownIdError: an unknown item or user id (a user without any item).
         ConfigError: not exactly one of item_ids / user_id / intent, or a bad parameter.
     """
     from prismrec.bundles.generate import GenerateParams
+    from prismrec.errors import UnknownIdError
     from prismrec.params import parse_params
 
     assert pipeline.item_ids is not None and pipeline.user_ids is not None
     params = parse_params(GenerateParams, values or {}, "bundle generation")
     items = pipeline.item_ids.indices(item_ids, "item") if item_ids else None
+    if user_id is not None and history is not None:
+        if history.nnz == 0:
+            raise UnknownIdError(f"unknown user '{user_id}' (no items yet)")
+        return pipeline.generate_bundle(items=items, intent=intent or None, params=params, unavailable=unavailable,
+                                        history=history)  # fmt: skip
     user = pipeline.user_ids.index(user_id, "user") if user_id is not None else None
     return pipeline.generate_bundle(items=items, user=user, intent=intent or None, params=params,
                                     unavailable=unavailable)  # fmt: skip

@@ -66,8 +66,14 @@ class BundleScorer(ABC):
         """Learn from `signals`; scorers that only read the signals at scoring time keep this default."""
 
     @abstractmethod
-    def score(self, users: np.ndarray) -> np.ndarray:
-        """float32[len(users), n_bundles]: higher = more relevant; `users` are int user indices."""
+    def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
+        """float32[len(users), n_bundles]: higher = more relevant.
+
+        Args:
+            users: int user indices.
+            items: [len(users), n_items] the users' current items (e.g. with events since the fit), replacing
+                their rows of `signals.user_items`; None = the fitted rows.
+        """
 
     def state(self) -> dict[str, np.ndarray]:
         """Learned arrays to save (without the signals)."""
@@ -97,7 +103,7 @@ class PopularBundles(BundleScorer):
     def _fit(self, signals: BundleSignals) -> None:
         self.counts = np.asarray(signals.user_bundles.sum(axis=0), dtype=np.float32).ravel()
 
-    def score(self, users: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
         return np.broadcast_to(self.counts, (len(users), len(self.counts))).copy()
 
 
@@ -115,7 +121,7 @@ class BundleEASE(BundleScorer):
         gram = (signals.user_bundles.T @ signals.user_bundles).toarray().astype(np.float64)
         self.weights = ease_weights(gram, self.params.lambda_, f"bundle scorer '{self.name}'")
 
-    def score(self, users: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
         return np.asarray(self.signals.user_bundles[users] @ self.weights, dtype=np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
@@ -135,8 +141,8 @@ class ItemOverlap(BundleScorer):
     name = "item-overlap"
     Params = ItemOverlapParams
 
-    def score(self, users: np.ndarray) -> np.ndarray:
-        return item_overlap(self.signals, users, self.params.size_exponent).toarray()
+    def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
+        return item_overlap(self.signals, users, self.params.size_exponent, items).toarray()
 
 
 @dataclass(frozen=True)
@@ -151,8 +157,8 @@ class TextAffinity(BundleScorer):
     def _fit(self, signals: BundleSignals) -> None:
         self.bundle_vectors = bundle_vectors(signals)
 
-    def score(self, users: np.ndarray) -> np.ndarray:
-        return text_affinity(self.signals, users, self.bundle_vectors)
+    def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
+        return text_affinity(self.signals, users, self.bundle_vectors, items)
 
 
 @dataclass(frozen=True)
@@ -184,11 +190,11 @@ class FusedBundleEASE(BundleScorer):
         self.neighbours = item_neighbours(signals.user_items, self.params.neighbours)
         self._bundle_vectors: np.ndarray | None = None
 
-    def score(self, users: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
         signals, params = self.signals, self.params
         inputs = signals.user_bundles[users]
         if params.item_weight > 0:
-            inputs = inputs + params.item_weight * row_l2(item_overlap(signals, users, params.size_exponent))
+            inputs = inputs + params.item_weight * row_l2(item_overlap(signals, users, params.size_exponent, items))
         if params.neighbour_weight > 0:
             votes = sp.csr_matrix(self.neighbours[users] @ signals.user_bundles)
             inputs = inputs + params.neighbour_weight * row_l2(votes)
@@ -196,7 +202,7 @@ class FusedBundleEASE(BundleScorer):
         if params.text_weight > 0:
             if self._bundle_vectors is None:
                 self._bundle_vectors = bundle_vectors(signals)
-            scores += params.text_weight * text_affinity(signals, users, self._bundle_vectors)
+            scores += params.text_weight * text_affinity(signals, users, self._bundle_vectors, items)
         return scores
 
     def state(self) -> dict[str, np.ndarray]:
@@ -220,11 +226,13 @@ def bundle_scorer_class(name: str) -> type[BundleScorer]:
     return SCORERS[name]
 
 
-def item_overlap(signals: BundleSignals, users: np.ndarray, size_exponent: float) -> sp.csr_matrix:
-    """float32 CSR [len(users), n_bundles]: |I_u ∩ I_b| / |I_b|^γ."""
+def item_overlap(
+    signals: BundleSignals, users: np.ndarray, size_exponent: float, items: sp.csr_matrix | None = None
+) -> sp.csr_matrix:
+    """float32 CSR [len(users), n_bundles]: |I_u ∩ I_b| / |I_b|^γ (I_u from `items` rows when given)."""
     sizes = np.asarray(signals.membership.sum(axis=1), dtype=np.float64).ravel()
     discount = 1.0 / np.maximum(sizes, 1.0) ** size_exponent
-    overlap = sp.csr_matrix(signals.user_items[users] @ signals.membership.T)
+    overlap = sp.csr_matrix(user_item_rows(signals, users, items) @ signals.membership.T)
     return sp.csr_matrix(overlap @ sp.diags(discount.astype(np.float32)), dtype=np.float32)
 
 
@@ -266,10 +274,24 @@ def bundle_vectors(signals: BundleSignals) -> np.ndarray:
     return normalise(np.asarray(signals.membership @ vectors, dtype=np.float32))
 
 
-def text_affinity(signals: BundleSignals, users: np.ndarray, bundles: np.ndarray) -> np.ndarray:
+def text_affinity(
+    signals: BundleSignals, users: np.ndarray, bundles: np.ndarray, items: sp.csr_matrix | None = None
+) -> np.ndarray:
     """float32[len(users), n_bundles]: cos(mean vector of the user's items, the bundle's mean vector)."""
-    profiles = mean_profile(signals.user_items[users], require_vectors(signals))
+    profiles = mean_profile(user_item_rows(signals, users, items), require_vectors(signals))
     return (profiles @ bundles.T).astype(np.float32)
+
+
+def user_item_rows(signals: BundleSignals, users: np.ndarray, items: sp.csr_matrix | None) -> sp.csr_matrix:
+    """float32 CSR [len(users), n_items] 0/1: the fitted rows, or `items` (binarised, cut to the fitted items)."""
+    if items is None:
+        return signals.user_items[users]
+    rows = sp.csr_matrix(items[:, : signals.user_items.shape[1]], dtype=np.float32)
+    if rows.shape != (len(users), signals.user_items.shape[1]):
+        raise ValueError(f"items must have one row per user and ≥ {signals.user_items.shape[1]} columns")
+    rows.eliminate_zeros()
+    rows.data[:] = 1.0
+    return rows
 
 
 def require_vectors(signals: BundleSignals) -> np.ndarray:

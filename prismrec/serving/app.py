@@ -185,7 +185,9 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
         assert pipeline.user_ids is not None
         if user_id not in pipeline.user_ids:
             raise HTTPException(404, f"unknown user '{user_id}'")
-        found = pipeline.recommend_bundles(pipeline.user_ids.index(user_id), k, state.live.deleted_items())
+        with state.live.lock:  # the user's items now, events since the fit included
+            items = state.live.history_row(user_id)
+        found = pipeline.recommend_bundles(pipeline.user_ids.index(user_id), k, state.live.deleted_items(), items)
         return JSONResponse({"user_id": user_id, "bundles": bundle_rows(pipeline, found)})
 
     @app.post("/v1/bundles/generate", response_model=schemas.GeneratedBundleOut,
@@ -198,8 +200,12 @@ def create_app(model_dir: str | Path, db_path: str | Path) -> FastAPI:
             raise invalid(["body"], f"give exactly one of item_ids, user_id and intent (got {given or 'none'})")
         values = request.model_dump(exclude_none=True, exclude={"item_ids", "user_id", "intent"})
         try:
+            history = None
+            if request.user_id is not None:
+                with state.live.lock:  # the user's items now, events since the fit included
+                    history = state.live.history_row(request.user_id)
             found = generate_for(pipeline, request.item_ids, request.user_id, request.intent, values,
-                                 state.live.deleted_items())
+                                 state.live.deleted_items(), history)  # fmt: skip
         except UnknownIdError as error:
             raise HTTPException(404, str(error)) from None
         return JSONResponse({"items": generated_rows(pipeline, found)})
