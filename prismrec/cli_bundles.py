@@ -32,12 +32,13 @@ def bundle_config(config: Path | None, params: list[str]) -> Any:
 def item_vectors_for(config: Any, dataset: Any, pipeline_file: Path | None) -> Any:
     """Item vectors when the scorer reads text (the text scorer or text_weight > 0), else None; the
     encoder is the [encoder] of `pipeline_file` when it has one, else the default (all-MiniLM-L6-v2)."""
+    from prismrec.bundles.scorers import reads_text
     from prismrec.config import read_toml
     from prismrec.params import parse_params
     from prismrec.semantic.embed import embed_catalog
     from prismrec.semantic.encoder import EncoderParams
 
-    if config.name != "text" and getattr(config.params, "text_weight", 0.0) == 0:
+    if not reads_text(config.name, config.params):
         return None
     if not has_text(dataset):
         raise ConfigError(f"{dataset.name} has no item text; set text_weight = 0 (the text signal needs titles)")

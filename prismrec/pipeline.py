@@ -18,14 +18,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prismrec import __version__
-from prismrec.bundles.generate import BundleGenerator, GeneratedBundle, GenerateParams, most_specific_categories
+from prismrec.bundles.generate import BundleGenerator, GeneratedBundle, GenerateParams
 from prismrec.bundles.recommender import BundleList, BundleRecommender
 from prismrec.bundles.signals import require_bundles
 from prismrec.config import BundleScorerConfig, PipelineConfig, RerankConfig
 from prismrec.data.schema import Catalog, Dataset, IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
 from prismrec.explain import Explainer
-from prismrec.graph.item_graph import ItemGraph
 from prismrec.models import ItemSide, Scorer
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.profiles.history import history_matrix
@@ -110,10 +109,9 @@ class Pipeline:
         config = self.config.bundles or BundleScorerConfig.build("fused")
         self.config = dataclasses.replace(self.config, bundles=config)
         self.bundle_model = BundleRecommender.fit_dataset(config, dataset, self.side.vectors)
+        if self.text_encoder is not None:
+            self.bundle_model.encode_intents(self.text_encoder)
         self._generator = None
-        rows, vectors = self.bundle_generator.intent_index()  # encode the bundle intents now, not per request
-        if vectors is not None:
-            self.bundle_model.intent_index = (rows, vectors)
         return self
 
     def recommend_bundles(
@@ -161,25 +159,10 @@ class Pipeline:
     def bundle_generator(self) -> BundleGenerator:
         """The bundle composer over this pipeline's items, vectors, encoder, search and bundles, built once."""
         if self._generator is None:
-            model = self.bundles_fitted()
             assert self.item_ids is not None
             titles = self.titles or [str(i) for i in self.item_ids.ids]
-            n_items = len(titles)  # items added since the bundle fit join without bundle statistics
-            membership = model.signals.membership.copy()
-            membership.resize((membership.shape[0], n_items))
-            graph, prices = model.graph, model.item_prices
-            if graph is not None and graph.n_items < n_items:
-                incidence = graph.incidence.copy()
-                incidence.resize((n_items, incidence.shape[1]))
-                graph = ItemGraph(incidence, graph.kinds, graph.values, graph.labels)
-            if prices is not None and len(prices) < n_items:
-                prices = np.concatenate([prices, np.full(n_items - len(prices), np.nan)])
-            self._generator = BundleGenerator(
-                titles, membership, vectors=self.side.vectors,
-                categories=most_specific_categories(self.side.categories), prices=prices, graph=graph,
-                encoder=self.text_encoder, bundle_names=model.names, search=self.searcher,
-                intent_index=model.intent_index,
-            )  # fmt: skip
+            self._generator = self.bundles_fitted().generator(titles, self.side.vectors, self.side.categories,
+                                                              self.text_encoder, self.searcher)  # fmt: skip
         return self._generator
 
     def bundles_fitted(self) -> BundleRecommender:

@@ -29,7 +29,7 @@ from typer.testing import CliRunner, Result
 
 from prismrec.bundles.evaluate import BundleEvaluation, evaluate_bundles, rank_bundles, tune_bundle_scorer
 from prismrec.bundles.recommender import BundleRecommender
-from prismrec.bundles.scorers import BundleScorer, bundle_vectors, item_neighbours, item_overlap, text_affinity
+from prismrec.bundles.scorers import BundleScorer, item_neighbours, item_overlap, text_affinity
 from prismrec.bundles.signals import BundleSignals, split_user_bundles, user_bundle_parts
 from prismrec.cli import app
 from prismrec.config import BundleScorerConfig, PipelineConfig
@@ -197,7 +197,7 @@ def test_text_affinity_by_hand(tiny_bundles: Dataset) -> None:
 
     expected = [[float(unit_mean(items) @ unit_mean(members)) for members in BUNDLE_ITEMS.values()]
                 for items in USER_ITEMS.values()]  # fmt: skip
-    found = text_affinity(signals, USERS, bundle_vectors(signals))
+    found = text_affinity(signals, USERS)
     np.testing.assert_allclose(found, expected, rtol=1e-5)
     np.testing.assert_allclose(scorer("text", signals).score(USERS), expected, rtol=1e-5)
     # u1 = (2, 1)/√5, b1 = (1, 1)/√2

@@ -117,6 +117,18 @@ def keep_rows(matrix: sp.spmatrix, rows: np.ndarray) -> sp.csr_matrix:
     return kept
 
 
+def encode_intents(
+    membership: sp.csr_matrix, names: Sequence[str], encoder: TextEncoder | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(int64[m] bundles with a name and items, float32[m, d] unit vectors of their names, or None without an
+    encoder): what generation from an intent compares the intent with."""
+    sizes = np.diff(membership.indptr)
+    rows = np.asarray([b for b, name in enumerate(names) if name.strip() and sizes[b] > 0], dtype=np.int64)
+    if not len(rows) or encoder is None:
+        return rows, None
+    return rows, normalise(np.asarray(encoder.encode([names[b] for b in rows]), dtype=np.float32))
+
+
 def most_specific_categories(categories: sp.spmatrix | None) -> np.ndarray | None:
     """int64[n_items]: each item's most specific category column (-1 without one), or None without categories.
 
@@ -494,12 +506,7 @@ class BundleGenerator:
         Encoded once (on first use, or passed to the constructor as `intent_index` from a saved model).
         """
         if self._name_rows is None:
-            sizes = np.diff(self.membership.indptr)
-            named = [b for b, name in enumerate(self.bundle_names) if name.strip() and sizes[b] > 0]
-            self._name_rows = np.asarray(named, dtype=np.int64)
-            if named and self.encoder is not None:
-                texts = [self.bundle_names[b] for b in named]
-                self._name_vectors = normalise(np.asarray(self.encoder.encode(texts), dtype=np.float32))
+            self._name_rows, self._name_vectors = encode_intents(self.membership, self.bundle_names, self.encoder)
         return self._name_rows, self._name_vectors
 
     def _intent_neighbours(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.bundles.generate import BundleGenerator, encode_intents, most_specific_categories
 from prismrec.bundles.scorers import (
     BundleEASE,
     BundleScorer,
     FusedBundleEASE,
-    bundle_vectors,
+    reads_text,
     text_affinity,
     user_item_rows,
 )
@@ -25,6 +26,8 @@ from prismrec.errors import PrismrecError
 from prismrec.graph.item_graph import JSON_FILE as GRAPH_JSON
 from prismrec.graph.item_graph import ItemGraph
 from prismrec.models.base import sparse_from_state, sparse_state
+from prismrec.search.searcher import ItemSearch
+from prismrec.semantic.encoder import TextEncoder
 
 SIGNALS = ("user_bundles", "user_items", "membership")
 
@@ -57,7 +60,6 @@ class BundleRecommender:
         self.bundle_ids = IdMap([])
         self.names: list[str] = []
         self._signals: BundleSignals | None = None
-        self._bundle_vectors: np.ndarray | None = None
         self.graph: ItemGraph | None = None  # item–attribute graph (categories, brands, tags, bundles): reasons
         self.item_prices: np.ndarray | None = None  # float64[n_items], NaN = unknown; None without a price column
         # bundles with an intent and the unit vectors of their intents (encoder of the pipeline), for generation
@@ -126,65 +128,77 @@ class BundleRecommender:
         scores[blocked] = -np.inf
         # Ties (e.g. a user whose items are in no other bundle scores 0 everywhere) go to the bundles
         # taken by more users, then to those closest in meaning to the user's items; never index order.
-        order = np.lexsort((-self._tie_break_text(user, mine), -self.popularity, -scores))[:k]
-        reasons = [self.reason(user, int(b), titles, float(scores[b]), mine) for b in order]
+        text = np.zeros(signals.n_bundles, dtype=np.float32)
+        if signals.item_vectors is not None:
+            text = text_affinity(signals, np.asarray([user]), mine)[0]
+        order = np.lexsort((-text, -signals.takers, -scores))[:k]
+        reasons = [self.reason(user, int(b), mine.indices, titles, float(scores[b])) for b in order]
         return BundleList(order, scores[order], reasons)
-
-    @property
-    def popularity(self) -> np.ndarray:
-        """float64[n_bundles]: train users per bundle."""
-        return np.asarray(self.signals.user_bundles.sum(axis=0), dtype=np.float64).ravel()
-
-    def _tie_break_text(self, user: int, items: sp.csr_matrix) -> np.ndarray:
-        """float32[n_bundles]: text affinity of the user to each bundle (zeros without item vectors)."""
-        if self.signals.item_vectors is None:
-            return np.zeros(self.signals.n_bundles, dtype=np.float32)
-        if self._bundle_vectors is None:
-            self._bundle_vectors = bundle_vectors(self.signals)
-        return text_affinity(self.signals, np.asarray([user]), self._bundle_vectors, items)[0]
-
-    def reads_text(self) -> bool:
-        """Whether the scorer uses the text signal."""
-        return self.config.name == "text" or getattr(self.config.params, "text_weight", 0.0) > 0
 
     def reason(
         self,
         user: int,
         bundle: int,
+        owned_items: np.ndarray,
         titles: list[str] | None = None,
         score: float | None = None,
-        items: sp.csr_matrix | None = None,
     ) -> str:
-        """Why `bundle` suits `user`: items of it the user has, else the user's bundle it goes with, else the
-        user's item closest in meaning to the bundle's contents (when the scorer reads text, or `score` is 0
-        and the text broke the tie), else its popularity."""
+        """Why `bundle` suits `user` (who has the int item indices `owned_items`): items of it the user has,
+        else the user's bundle it goes with, else the user's item closest in meaning to the bundle's contents
+        (when the scorer reads text, or `score` is 0 and the text broke the tie), else its popularity."""
         signals = self.signals
         contents = signals.membership[bundle].indices
-        owned_items = user_item_rows(signals, np.asarray([user]), items).indices
         mine = contents[np.isin(contents, owned_items)]
         if len(mine):
             first = titles[mine[0]] if titles else f"item {mine[0]}"
             more = f" and {len(mine) - 1} more of its {len(contents)} items" if len(mine) > 1 else ""
             return f"has “{first}” you have{more}"
         owned = signals.user_bundles[user].indices
-        weights = getattr(self.scorer, "weights", None)
-        if len(owned) and isinstance(self.scorer, BundleEASE | FusedBundleEASE) and weights is not None:
-            closest = int(owned[np.argmax(weights[owned, bundle])])
-            if weights[closest, bundle] > 0:
-                return f"taken by people who took “{self.name_of(closest)}”"
         scorer = self.scorer
+        if len(owned) and isinstance(scorer, BundleEASE):
+            closest = int(owned[np.argmax(scorer.weights[owned, bundle])])
+            if scorer.weights[closest, bundle] > 0:
+                return f"taken by people who took “{self.name_of(closest)}”"
         if isinstance(scorer, FusedBundleEASE) and scorer.params.neighbour_weight > 0:
             takers = signals.user_bundles[:, bundle].nonzero()[0]
             if np.isin(takers, scorer.neighbours[user].indices).any():
                 return "taken by people who own items like yours"
-        text_decided = self.reads_text() or score == 0
+        text_decided = reads_text(self.config.name, self.config.params) or score == 0
         if signals.item_vectors is not None and text_decided and len(owned_items) and len(contents):
             centre = signals.item_vectors[contents].mean(axis=0)
             closest = int(owned_items[np.argmax(signals.item_vectors[owned_items] @ centre)])
             label = titles[closest] if titles else f"item {closest}"
             return f"close in meaning to “{label}” you have"
-        takers = int(self.popularity[bundle])
+        takers = int(signals.takers[bundle])
         return f"taken by {takers} {'person' if takers == 1 else 'people'}" if takers else "new bundle"
+
+    def generator(
+        self,
+        titles: list[str],
+        vectors: np.ndarray | None,
+        categories: sp.csr_matrix | None,
+        encoder: TextEncoder | None,
+        search: ItemSearch | None,
+    ) -> BundleGenerator:
+        """A composer over these bundles and the pipeline's current items (`titles` in item index order).
+
+        Items added after the fit (beyond the fitted item count) join with no bundle, graph or price data.
+        """
+        n_items = len(titles)
+        membership = self.signals.membership.copy()
+        membership.resize((membership.shape[0], n_items))
+        prices = self.item_prices
+        if prices is not None and len(prices) < n_items:
+            prices = np.concatenate([prices, np.full(n_items - len(prices), np.nan)])
+        graph = self.graph.with_items(n_items) if self.graph is not None else None
+        return BundleGenerator(titles, membership, vectors=vectors, categories=most_specific_categories(categories),
+                               prices=prices, graph=graph, encoder=encoder, bundle_names=self.names, search=search,
+                               intent_index=self.intent_index)  # fmt: skip
+
+    def encode_intents(self, encoder: TextEncoder) -> None:
+        """Encode the known bundles' intents once (saved with the model) so generation from an intent does not."""
+        rows, vectors = encode_intents(self.signals.membership, self.names, encoder)
+        self.intent_index = (rows, vectors) if vectors is not None else None
 
     def save(self, directory: str | Path) -> Path:
         """Write the config, bundle ids and names, the signals and the scorer state to `directory`."""

@@ -30,7 +30,7 @@ from prismrec.errors import ConfigError
 from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.models.ease import ease_weights
 from prismrec.params import param
-from prismrec.profiles.interests import mean_profile, normalise
+from prismrec.profiles.interests import mean_profile
 from prismrec.ranking import top_k
 
 
@@ -80,15 +80,8 @@ class BundleScorer(ABC):
         return {}
 
     def restore(self, signals: BundleSignals, arrays: dict[str, np.ndarray]) -> None:
-        """Reattach the signals and the arrays written by `state` (refits scorers without state)."""
-        if arrays:
-            self._signals = signals
-            self.load_state(arrays)
-        else:
-            self.fit(signals)
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        raise NotImplementedError(f"bundle scorer '{self.name}' has no saved state")
+        """Reattach the signals and the arrays written by `state`; scorers without state refit (cheap)."""
+        self.fit(signals)
 
 
 @dataclass(frozen=True)
@@ -100,11 +93,9 @@ class PopularBundles(BundleScorer):
     name = "popular"
     Params = NoParams
 
-    def _fit(self, signals: BundleSignals) -> None:
-        self.counts = np.asarray(signals.user_bundles.sum(axis=0), dtype=np.float32).ravel()
-
     def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
-        return np.broadcast_to(self.counts, (len(users), len(self.counts))).copy()
+        takers = self.signals.takers
+        return np.broadcast_to(takers, (len(users), len(takers))).copy()
 
 
 @dataclass(frozen=True)
@@ -118,8 +109,11 @@ class BundleEASE(BundleScorer):
     fitted_params = ("lambda_",)
 
     def _fit(self, signals: BundleSignals) -> None:
-        gram = (signals.user_bundles.T @ signals.user_bundles).toarray().astype(np.float64)
-        self.weights = ease_weights(gram, self.params.lambda_, f"bundle scorer '{self.name}'")
+        self.weights = ease_weights(self._gram(signals), self.params.lambda_, f"bundle scorer '{self.name}'")
+
+    def _gram(self, signals: BundleSignals) -> np.ndarray:
+        """float64[n_bundles, n_bundles]: XᵀX of the user–bundle train matrix."""
+        return (signals.user_bundles.T @ signals.user_bundles).toarray().astype(np.float64)
 
     def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
         return np.asarray(self.signals.user_bundles[users] @ self.weights, dtype=np.float32)
@@ -127,7 +121,8 @@ class BundleEASE(BundleScorer):
     def state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}
 
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+    def restore(self, signals: BundleSignals, arrays: dict[str, np.ndarray]) -> None:
+        self._signals = signals
         self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
 
 
@@ -155,10 +150,10 @@ class TextAffinity(BundleScorer):
     Params = TextParams
 
     def _fit(self, signals: BundleSignals) -> None:
-        self.bundle_vectors = bundle_vectors(signals)
+        signals.require_vectors()  # fail at fit, not at the first request
 
     def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
-        return text_affinity(self.signals, users, self.bundle_vectors, items)
+        return text_affinity(self.signals, users, items)
 
 
 @dataclass(frozen=True)
@@ -176,19 +171,21 @@ class FusedParams:
                                min=0.0)  # fmt: skip
 
 
-class FusedBundleEASE(BundleScorer):
+class FusedBundleEASE(BundleEASE):
     name = "fused"
     Params = FusedParams
     fitted_params = ("lambda_", "content_weight", "neighbours")
 
     def _fit(self, signals: BundleSignals) -> None:
-        x = signals.user_bundles
-        gram = (x.T @ x).toarray().astype(np.float64)
+        super()._fit(signals)
+        self.neighbours = item_neighbours(signals.user_items, self.params.neighbours)
+
+    def _gram(self, signals: BundleSignals) -> np.ndarray:
+        """XᵀX + β·M Mᵀ: each item is also a pseudo-user of the bundles holding it."""
+        gram = super()._gram(signals)
         if self.params.content_weight > 0:
             gram += self.params.content_weight * (signals.membership @ signals.membership.T).toarray()
-        self.weights = ease_weights(gram, self.params.lambda_, f"bundle scorer '{self.name}'")
-        self.neighbours = item_neighbours(signals.user_items, self.params.neighbours)
-        self._bundle_vectors: np.ndarray | None = None
+        return gram
 
     def score(self, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
         signals, params = self.signals, self.params
@@ -200,23 +197,25 @@ class FusedBundleEASE(BundleScorer):
             inputs = inputs + params.neighbour_weight * row_l2(votes)
         scores = np.asarray(sp.csr_matrix(inputs) @ self.weights, dtype=np.float32)
         if params.text_weight > 0:
-            if self._bundle_vectors is None:
-                self._bundle_vectors = bundle_vectors(signals)
-            scores += params.text_weight * text_affinity(signals, users, self._bundle_vectors, items)
+            scores += params.text_weight * text_affinity(signals, users, items)
         return scores
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, **sparse_state("neighbours", self.neighbours)}
+        return {**super().state(), **sparse_state("neighbours", self.neighbours)}
 
-    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)
+    def restore(self, signals: BundleSignals, arrays: dict[str, np.ndarray]) -> None:
+        super().restore(signals, arrays)
         self.neighbours = sparse_from_state("neighbours", arrays)
-        self._bundle_vectors = None
 
 
 SCORERS: dict[str, type[BundleScorer]] = {
     cls.name: cls for cls in (PopularBundles, BundleEASE, ItemOverlap, TextAffinity, FusedBundleEASE)
 }
+
+
+def reads_text(name: str, params: Any) -> bool:
+    """Whether the bundle scorer `name` with `params` uses the item vectors."""
+    return name == TextAffinity.name or getattr(params, "text_weight", 0.0) > 0
 
 
 def bundle_scorer_class(name: str) -> type[BundleScorer]:
@@ -268,18 +267,10 @@ def row_l2(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ matrix)
 
 
-def bundle_vectors(signals: BundleSignals) -> np.ndarray:
-    """float32[n_bundles, d]: the unit mean of each bundle's item vectors (zero for empty bundles)."""
-    vectors = require_vectors(signals)
-    return normalise(np.asarray(signals.membership @ vectors, dtype=np.float32))
-
-
-def text_affinity(
-    signals: BundleSignals, users: np.ndarray, bundles: np.ndarray, items: sp.csr_matrix | None = None
-) -> np.ndarray:
+def text_affinity(signals: BundleSignals, users: np.ndarray, items: sp.csr_matrix | None = None) -> np.ndarray:
     """float32[len(users), n_bundles]: cos(mean vector of the user's items, the bundle's mean vector)."""
-    profiles = mean_profile(user_item_rows(signals, users, items), require_vectors(signals))
-    return (profiles @ bundles.T).astype(np.float32)
+    profiles = mean_profile(user_item_rows(signals, users, items), signals.require_vectors())
+    return (profiles @ signals.bundle_vectors.T).astype(np.float32)
 
 
 def user_item_rows(signals: BundleSignals, users: np.ndarray, items: sp.csr_matrix | None) -> sp.csr_matrix:
@@ -292,13 +283,4 @@ def user_item_rows(signals: BundleSignals, users: np.ndarray, items: sp.csr_matr
     rows.eliminate_zeros()
     rows.data[:] = 1.0
     return rows
-
-
-def require_vectors(signals: BundleSignals) -> np.ndarray:
-    if signals.item_vectors is None:
-        raise ConfigError(
-            "the text signal needs item vectors: the dataset has no item text (e.g. youshu) or the config "
-            "has no [encoder]; set text_weight = 0 or use a dataset with item titles"
-        )
-    return signals.item_vectors
 

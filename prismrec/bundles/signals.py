@@ -13,12 +13,14 @@ Sources differ in what they give:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
 from prismrec.data.schema import Bundles, Dataset
-from prismrec.errors import DataError
+from prismrec.errors import ConfigError, DataError
+from prismrec.profiles.interests import normalise
 
 SPLIT_PARTS = ("train", "tune", "test")
 ITEM_LOGS = ("dataset", "train-bundles")
@@ -47,6 +49,25 @@ class BundleSignals:
     @property
     def n_bundles(self) -> int:
         return int(self.membership.shape[0])
+
+    @cached_property
+    def takers(self) -> np.ndarray:
+        """float32[n_bundles]: train users per bundle."""
+        return np.asarray(self.user_bundles.sum(axis=0), dtype=np.float32).ravel()
+
+    @cached_property
+    def bundle_vectors(self) -> np.ndarray:
+        """float32[n_bundles, d]: the unit mean of each bundle's item vectors (zero for empty bundles)."""
+        return normalise(np.asarray(self.membership @ self.require_vectors(), dtype=np.float32))
+
+    def require_vectors(self) -> np.ndarray:
+        """The item vectors, or a ConfigError that says how to get them."""
+        if self.item_vectors is None:
+            raise ConfigError(
+                "the text signal needs item vectors: the dataset has no item text (e.g. youshu) or the config "
+                "has no [encoder]; set text_weight = 0 or use a dataset with item titles"
+            )
+        return self.item_vectors
 
     @classmethod
     def from_parts(

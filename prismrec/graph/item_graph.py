@@ -237,6 +237,14 @@ class ItemGraph:
                 return describe(attribute)
         return ""
 
+    def with_items(self, n_items: int) -> ItemGraph:
+        """This graph over `n_items` ≥ `self.n_items` items; the extra items (added later) have no attribute."""
+        if n_items == self.n_items:
+            return self
+        incidence = self.incidence.copy()
+        incidence.resize((n_items, incidence.shape[1]))
+        return ItemGraph(incidence, self.kinds, self.values, self.labels)
+
     # ------------------------------------------------------------------------- persistence
 
     def save(self, directory: str | Path) -> Path:
