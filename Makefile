@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 test: install
 	$(BIN)/ruff check prismrec tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: install

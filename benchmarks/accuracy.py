@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from prismrec.config import PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.core.request import RecommendRequest
 from prismrec.data.registry import dataset_dir, load_dataset
 from prismrec.data.splits import split
 from prismrec.evaluation.protocol import run, tune
 from prismrec.evaluation.report import paired_difference
-from prismrec.pipeline import Pipeline
 
 GRIDS: dict[str, dict[str, list[str]]] = {
     "most-popular": {},
@@ -50,7 +50,8 @@ def time_ease(dataset_name: str, repeats: int = 5) -> list[float]:
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        Pipeline(PipelineConfig.for_model("ease", {"lambda": 250})).fit(data.interactions).recommend(users, 10)
+        pipeline = PipelineConfig.for_model("ease", {"lambda": 250}).fit(data.interactions)
+        pipeline.recommend(RecommendRequest.for_users(users, k=10))
         seconds.append(time.perf_counter() - started)
     return seconds
 

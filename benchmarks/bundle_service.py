@@ -29,9 +29,10 @@ import httpx
 from language_model import write_section
 from load import Level, drive
 
-from prismrec.config import PipelineConfig
+from prismrec.bundles.pipeline_bundles import PipelineBundles
+from prismrec.core.config import PipelineConfig
+from prismrec.core.persistence import save_pipeline
 from prismrec.data.registry import load_dataset
-from prismrec.pipeline import Pipeline
 from prismrec.semantic.encoder import EncoderParams
 from prismrec.serving.process import ServerProcess
 
@@ -52,7 +53,9 @@ def fit(name: str, folder: Path) -> tuple[list[str], list[str], list[str], str]:
         config = PipelineConfig.from_dict({"scorer": {"name": "ease"}, "bundles": {"name": "fused"}})
         config = PipelineConfig(config.scorer, encoder=EncoderParams(), bundles=config.bundles)
         described = "EASE items + MiniLM vectors + fused bundles (`prismrec bundles fit` defaults)"
-    Pipeline(config).fit(data.interactions, data.catalog).fit_bundles(data).save(folder)
+    pipeline = config.fit(data.interactions, data.catalog)
+    save_pipeline(pipeline, folder)
+    PipelineBundles.fit(pipeline, data).save(folder)
     assert data.bundles is not None
     users = sorted({str(data.interactions.user_ids.ids[u]) for u, _ in data.bundles.user_bundles.get(
         "train", data.bundles.user_bundles.get("all"))})  # fmt: skip

@@ -24,9 +24,9 @@ from typing import Any
 
 from language_model import write_section
 
+from prismrec.bundles.config import BundleScorerConfig
 from prismrec.bundles.evaluate import BundleEvaluation, Trial, describe_params, evaluate_bundles, tune_bundle_scorer
 from prismrec.bundles.signals import BundleSignals, user_bundle_parts
-from prismrec.config import BundleScorerConfig
 from prismrec.data.registry import load_dataset
 from prismrec.evaluation.report import format_paired
 from prismrec.semantic.embed import embed_catalog

@@ -11,6 +11,7 @@ test (fit on train). Paired 95% intervals compare per-user NDCG@10 on the same t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +21,12 @@ from typing import Any
 import numpy as np
 from language_model import write_section
 
-from prismrec.config import PipelineConfig, RerankConfig
+from prismrec.core.config import PipelineConfig, RerankConfig
+from prismrec.core.pipeline import FittedPipeline
+from prismrec.core.request import RecommendRequest
 from prismrec.data.registry import load_dataset
 from prismrec.data.splits import Split, split
 from prismrec.evaluation.report import Evaluation, evaluate_lists, paired_difference
-from prismrec.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 BEST = ROOT / "configs" / "ml-100k-best.toml"
@@ -37,7 +39,7 @@ STAGES = ("valid", "test")
 class Fitted:
     """One pipeline fitted on a stage's fit part, ready to score any re-ranker on its held-out part."""
 
-    pipeline: Pipeline
+    pipeline: FittedPipeline
     users: np.ndarray
     fit: Any
     truth: Any
@@ -45,7 +47,7 @@ class Fitted:
 
     def score(self, rerank: RerankConfig | None, order: str = "rerank") -> Evaluation:
         pipeline = self.pipeline.with_rerank(rerank, order)
-        items, _ = pipeline.recommend(self.users, 10, candidates=self.catalog)
+        items = pipeline.recommend(RecommendRequest.for_users(self.users, k=10, candidates=self.catalog)).items
         side = self.pipeline.side
         return evaluate_lists(items, self.users, self.fit, self.truth, self.catalog, side.categories, 10,
                               vectors=side.vectors)  # fmt: skip
@@ -59,7 +61,7 @@ def fitted(config: PipelineConfig, data: Any, parts: Split, stage: str) -> Fitte
     key = (config.to_toml(), stage)
     if key not in FITTED:
         fit_part, truth = parts.stage(stage)
-        pipeline = Pipeline(config).fit(fit_part, data.catalog)
+        pipeline = config.fit(fit_part, data.catalog)
         FITTED[key] = Fitted(pipeline, truth.active_users(), fit_part, truth, parts.catalog(stage))
     return FITTED[key]
 
@@ -190,8 +192,7 @@ def choose(valid: list[Evaluation], base: Evaluation, max_loss: float, min_cover
 
 
 def write_config(base: PipelineConfig, setting: RerankConfig, path: Path, note: str) -> None:
-    config = base.with_values({"recommend.order": "score"})
-    config = PipelineConfig(config.scorer, config.recommend, config.history, config.encoder, setting)
+    config = dataclasses.replace(base.with_values({"recommend.order": "score"}), rerank=setting)
     path.write_text(f"# {note}\n" + config.to_toml(), encoding="utf-8")
 
 

@@ -22,10 +22,10 @@ import numpy as np
 import scipy.sparse as sp
 from language_model import write_section
 
-from prismrec.config import PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.data.items import category_distribution
 from prismrec.data.registry import load_dataset
 from prismrec.data.splits import Split, split
-from prismrec.evaluation.diversity import category_distribution
 from prismrec.evaluation.protocol import Run, run
 from prismrec.evaluation.report import paired_difference
 

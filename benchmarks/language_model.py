@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from prismrec.config import PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.core.ranking import top_k
 from prismrec.data.registry import load_dataset
 from prismrec.data.splits import split
 from prismrec.evaluation.protocol import Run, run, run_rating, tune
 from prismrec.evaluation.report import evaluate_lists, paired_difference
-from prismrec.pipeline import Pipeline, top_k
 from prismrec.profiles.history import events_after, history_matrix
 
 MINILM = "all-MiniLM-L6-v2"
@@ -202,7 +202,7 @@ def short_history_section() -> list[str]:
     lines = ["| scorer | " + " | ".join(f"last {n} events" for n in sizes) + " |", "|---" * (len(sizes) + 1) + "|"]
     seen = parts.train.matrix()[users]
     for label, config in models.items():
-        pipeline = Pipeline(config).fit(parts.train, data.catalog)
+        pipeline = config.fit(parts.train, data.catalog)
         cells = []
         for n in sizes:
             short = parts.train.select(after < n)

@@ -47,16 +47,16 @@ EVENT_TYPES = ("view", "click", "cart", "purchase")
 
 def fit_model(folder: Path) -> tuple[list[str], list[str]]:
     """Fit the ml-100k hybrid + DPP pipeline on all of ml-100k into `folder`; returns (user ids, item ids)."""
-    from prismrec.config import PipelineConfig
+    from prismrec.core.config import PipelineConfig
+    from prismrec.core.persistence import save_pipeline
     from prismrec.data.registry import load_dataset
-    from prismrec.pipeline import Pipeline
 
     data = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     data["rerank"] = {"name": "dpp"}
     config = PipelineConfig.from_dict(data, f"{CONFIG.name} + [rerank] dpp")
     dataset = load_dataset("ml-100k")
     started = time.perf_counter()
-    Pipeline(config).fit(dataset.interactions, dataset.catalog).save(folder)
+    save_pipeline(config.fit(dataset.interactions, dataset.catalog), folder)
     print(f"fitted {config.scorer.name} + dpp on ml-100k in {time.perf_counter() - started:.0f} s", flush=True)
     return ids_of(folder)
 
@@ -73,10 +73,9 @@ def search_queries(folder: Path, n: int = 200) -> list[str]:
 
 def ids_of(folder: Path) -> tuple[list[str], list[str]]:
     """The known user and item ids of a saved pipeline."""
-    from prismrec.pipeline import Pipeline
+    from prismrec.core.persistence import load_pipeline
 
-    pipeline = Pipeline.load(folder)
-    assert pipeline.user_ids is not None and pipeline.item_ids is not None
+    pipeline = load_pipeline(folder)
     return [str(u) for u in pipeline.user_ids.ids], [str(i) for i in pipeline.item_ids.ids]
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from language_model import write_section
 
-from prismrec.models.base import ItemSide
+from prismrec.data.items import ItemSide
 from prismrec.rerank.base import ListReranker, RerankContext, standardise, unit_interval
 from prismrec.rerank.calibrated import Calibrated, CalibratedParams, calibrated_select
 from prismrec.rerank.categories import CategoryShares
@@ -87,16 +87,16 @@ def random_workload(seed: int = 0, users: int = 64) -> Workload:
 
 def ml100k_workload(users: int = 64) -> Workload:
     """EASE top-200 candidates of the first `users` ml-100k users, with MiniLM vectors and genres."""
-    from prismrec.config import PipelineConfig
+    from prismrec.core.config import PipelineConfig
+    from prismrec.core.request import RecommendRequest
     from prismrec.data.registry import load_dataset
-    from prismrec.pipeline import Pipeline
 
     data = load_dataset("ml-100k")
     config = PipelineConfig.for_model("ease", {"lambda": 250}).with_values({"encoder.model": "all-MiniLM-L6-v2"})
-    pipeline = Pipeline(config).fit(data.interactions, data.catalog)
-    assert pipeline.history is not None and pipeline.popularity is not None
+    pipeline = config.fit(data.interactions, data.catalog)
     rows = np.arange(users)
-    items, scores = pipeline.recommend(rows, M)
+    result = pipeline.recommend(RecommendRequest.for_users(rows, k=M))
+    items, scores = result.items, result.scores
     cases = [Case(items[r], scores[r], r) for r in rows]
     return Workload("ml-100k MiniLM", pipeline.side, pipeline.history[rows], pipeline.popularity, cases)
 

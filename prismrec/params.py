@@ -21,7 +21,7 @@ P = TypeVar("P")
 
 @dataclass(frozen=True)
 class Component:
-    """A nested scorer inside another scorer's parameters (e.g. the CF part of a hybrid).
+    """A nested component inside another's parameters (e.g. the CF part of a hybrid: `models.ScorerComponent`).
 
     In TOML it is a sub-table: `[scorer.cf]` with `name = "ease"` and the model's parameters;
     on the command line `--param cf.lambda=300`.
@@ -40,23 +40,8 @@ class Component:
 
     @staticmethod
     def lookup(name: str) -> Any:
-        """The class registered under `name` (it has a `Params` dataclass)."""
-        from prismrec.models import scorer_class  # late: models import this module
-
-        return scorer_class(name)
-
-
-@dataclass(frozen=True)
-class RerankerComponent(Component):
-    """A nested re-ranker inside another re-ranker's parameters: `[rerank.inner]` with `name = "mmr"`."""
-
-    label: ClassVar[str] = "re-ranker"
-
-    @staticmethod
-    def lookup(name: str) -> Any:
-        from prismrec.rerank.registry import reranker_class  # late: re-rankers import this module
-
-        return reranker_class(name)
+        """The class registered under `name` (it has a `Params` dataclass); each kind of component says where."""
+        raise NotImplementedError
 
 
 def param(default: Any, help: str, min: float | None = None, max: float | None = None,

@@ -8,16 +8,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.items import category_distribution
 from prismrec.data.schema import IdMap, Interactions
 from prismrec.evaluation.accuracy import ndcg, relevance
 from prismrec.evaluation.beyond import exposure_entropy, long_tail_items, long_tail_share
-from prismrec.evaluation.diversity import (
-    alpha_ndcg,
-    category_distribution,
-    embedding_ild,
-    miscalibration,
-    subtopic_recall,
-)
+from prismrec.evaluation.diversity import alpha_ndcg, embedding_ild, miscalibration, subtopic_recall
 from prismrec.evaluation.report import BEYOND, evaluate_lists
 from prismrec.evaluation.surprise import primitive_lists, serendipity, unexpectedness
 

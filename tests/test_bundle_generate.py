@@ -31,7 +31,7 @@ from prismrec.bundles.completion import (
 from prismrec.bundles.generate import BundleGenerator, GenerateParams, cooccurrence_counts, keep_rows, short_title
 from prismrec.data.registry import load_dataset
 from prismrec.data.schema import binary_csr
-from prismrec.errors import ConfigError, UnknownIdError
+from prismrec.errors import ConfigError, RequestError, UnknownIdError
 from prismrec.rerank.base import standardise
 
 TITLES = ("camera", "memory card", "bag", "tripod", "camera strap", "lens")
@@ -172,15 +172,15 @@ def test_invalid_input_is_reported() -> None:
         gen.from_items([6])
     with pytest.raises(UnknownIdError, match="unknown item index -1"):
         gen.from_items([-1])
-    with pytest.raises(ValueError, match="k must be a positive"):
+    with pytest.raises(RequestError, match="k must be a positive"):
         gen.from_items([0], 0)
-    with pytest.raises(ValueError, match="intent text is empty"):
+    with pytest.raises(RequestError, match="intent text is empty"):
         gen.from_intent("   ")
-    with pytest.raises(ValueError, match="at least one seed"):
+    with pytest.raises(RequestError, match="at least one seed"):
         gen.from_items([])
     with pytest.raises(ConfigError, match="budget"):
         gen.from_items([0], 2, GenerateParams(budget=-1.0))
-    with pytest.raises(ValueError, match="needs item vectors with an encoder"):
+    with pytest.raises(ConfigError, match="needs item vectors with an encoder"):
         generator().from_intent("photo walk")
 
 

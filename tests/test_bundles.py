@@ -27,16 +27,18 @@ import pytest
 import scipy.sparse as sp
 from typer.testing import CliRunner, Result
 
+from prismrec.bundles.config import BundleScorerConfig
 from prismrec.bundles.evaluate import BundleEvaluation, evaluate_bundles, rank_bundles, tune_bundle_scorer
+from prismrec.bundles.pipeline_bundles import PipelineBundles
 from prismrec.bundles.recommender import BundleRecommender
 from prismrec.bundles.scorers import BundleScorer, item_neighbours, item_overlap, text_affinity
 from prismrec.bundles.signals import BundleSignals, split_user_bundles, user_bundle_parts
 from prismrec.cli import app
-from prismrec.config import BundleScorerConfig, PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.core.persistence import load_pipeline, save_pipeline
 from prismrec.data.registry import load_dataset
 from prismrec.data.schema import Bundles, Dataset, IdMap, assemble, binary_csr
-from prismrec.errors import ConfigError, PrismrecError
-from prismrec.pipeline import Pipeline
+from prismrec.errors import ConfigError, PrismrecError, RequestError
 
 TITLES = {"i1": "Espresso beans", "i2": "Milk frother", "i3": "Burr grinder", "i4": "Pour-over dripper",
           "i5": "Gooseneck kettle", "i6": "Travel mug"}  # fmt: skip
@@ -263,7 +265,7 @@ def test_split_user_bundles_is_a_seeded_partition() -> None:
     for name in parts:
         np.testing.assert_array_equal(parts[name], again[name])
     assert pair_set(other["test"]) != sets["test"]
-    with pytest.raises(ValueError, match="held_out"):
+    with pytest.raises(ConfigError, match="held_out"):
         split_user_bundles(pairs, held_out=0.5)
 
 
@@ -396,18 +398,22 @@ def test_recommender_reasons_and_round_trip(tiny_bundles: Dataset, tmp_path: Pat
 
 
 def test_pipeline_fit_bundles_save_and_load(tiny_bundles: Dataset, tmp_path: Path) -> None:
-    pipeline = Pipeline(PipelineConfig.for_model("most-popular")).fit(tiny_bundles.interactions, tiny_bundles.catalog)
+    pipeline = PipelineConfig.for_model("most-popular").fit(tiny_bundles.interactions, tiny_bundles.catalog)
+    folder = save_pipeline(pipeline, tmp_path / "model")
+    assert not PipelineBundles.saved_in(folder)
     with pytest.raises(PrismrecError, match="prismrec bundles fit"):
-        pipeline.recommend_bundles(0)
-    pipeline.fit_bundles(tiny_bundles)
-    assert pipeline.config.bundles is not None and pipeline.config.bundles.name == "fused"
+        PipelineBundles.load(pipeline, folder)
+    bundles = PipelineBundles.fit(pipeline, tiny_bundles)
+    assert pipeline.config.bundles is None and bundles.model.config == BundleScorerConfig.build("fused")
     not_owned = [{3}, {3, 4}, {1, 4}, {0, 2}]  # every bundle but the user's train, tune and test ones
-    found = {user: pipeline.recommend_bundles(user, 10) for user in USERS}
+    found = {user: bundles.recommend(user, 10) for user in USERS}
     assert [set(found[u].bundles.tolist()) for u in USERS] == not_owned
-    loaded = Pipeline.load(pipeline.save(tmp_path / "model"))
-    assert loaded.config.bundles == pipeline.config.bundles
+    bundles.save(folder)
+    assert PipelineBundles.saved_in(folder)
+    loaded = PipelineBundles.load(load_pipeline(folder), folder)
+    assert loaded.model.config == bundles.model.config
     for user in USERS:
-        again = loaded.recommend_bundles(user, 10)
+        again = loaded.recommend(user, 10)
         np.testing.assert_array_equal(again.bundles, found[user].bundles)
         np.testing.assert_array_equal(again.scores, found[user].scores)
         assert again.reasons == found[user].reasons
@@ -493,22 +499,24 @@ def test_cli_fit_and_recommend_bundlerec(electronic: Dataset, tmp_path: Path) ->
 
 def test_pipeline_generates_bundles_and_keeps_them_after_save_and_load(electronic: Dataset, tmp_path: Path) -> None:
     config = PipelineConfig.from_toml(ELECTRONIC_CONFIG)
-    pipeline = Pipeline(config).fit(electronic.interactions, electronic.catalog).fit_bundles(electronic)
+    pipeline = PipelineBundles.fit(config.fit(electronic.interactions, electronic.catalog), electronic)
     bundles = electronic.bundles
     assert bundles is not None
     seed = int(bundles.membership[0].indices[0])
     requests = ({"items": [seed]}, {"user": 0}, {"intent": "watching a movie"})
-    before = [pipeline.generate_bundle(**request) for request in requests]
-    loaded = Pipeline.load(pipeline.save(tmp_path / "model"))
-    after = [loaded.generate_bundle(**request) for request in requests]
+    before = [pipeline.generate(**request) for request in requests]
+    folder = save_pipeline(pipeline.pipeline, tmp_path / "model")
+    pipeline.save(folder)
+    loaded = PipelineBundles.load(load_pipeline(folder), folder)
+    after = [loaded.generate(**request) for request in requests]
     for first, second in zip(before, after, strict=True):
         assert first.items.tolist() == second.items.tolist() and first.reasons == second.reasons
         assert len(first.items) == 4 and len(set(first.items.tolist())) == 4
     assert seed not in before[0].items.tolist()
     assert not set(before[1].items.tolist()) & set(electronic.interactions.matrix()[0].indices.tolist())
     # the saved item graph explains seed completions through the bundles both items are in
-    assert loaded.bundle_model is not None and loaded.bundle_model.graph is not None
+    assert loaded.model.graph is not None
     shared = [reason for reason in after[0].reasons if "both for “" in reason]
     assert shared, after[0].reasons
-    with pytest.raises(ConfigError, match="exactly one"):
-        pipeline.generate_bundle(items=[seed], intent="watching a movie")
+    with pytest.raises(RequestError, match="exactly one"):
+        pipeline.generate(items=[seed], intent="watching a movie")

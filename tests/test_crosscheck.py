@@ -13,12 +13,12 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from prismrec.config import PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.core.frames import lists_to_frame
 from prismrec.data.schema import Dataset
 from prismrec.data.splits import Split, cold_items, split
 from prismrec.evaluation.protocol import Run, run
 from prismrec.evaluation.report import evaluate_lists
-from prismrec.pipeline import lists_to_frame
 
 # every number the reference reports that our harness must reproduce
 COMPARED = [f"{m}@10" for m in ("ndcg", "recall", "precision", "hr", "mrr", "coverage", "gini", "avgpop",

@@ -16,17 +16,19 @@ import pytest
 import scipy.sparse as sp
 from test_pipeline import tiny_catalog
 
-import prismrec.pipeline
-from prismrec.config import PipelineConfig
+import prismrec.core.fit
+from prismrec.core.config import PipelineConfig
+from prismrec.core.persistence import load_pipeline, save_pipeline
+from prismrec.core.ranking import top_k
+from prismrec.core.request import RecommendRequest
+from prismrec.data.items import ItemSide
 from prismrec.data.schema import IdMap, Interactions, build_catalog
 from prismrec.errors import ConfigError
-from prismrec.models import ItemSide
+from prismrec.models.composite import ScorerComponent
 from prismrec.models.content import Content
 from prismrec.models.ease import EASE
 from prismrec.models.fusion import Fusion
 from prismrec.models.item_hybrid import ItemHybrid, ItemHybridParams
-from prismrec.params import Component
-from prismrec.pipeline import Pipeline, top_k
 from prismrec.profiles.history import HistoryParams, history_matrix
 from prismrec.semantic.cache import CACHE_ENV
 from prismrec.semantic.sentence_transformer import SentenceTransformerEncoder
@@ -54,7 +56,7 @@ def unit_rows(rows: list[list[float]]) -> np.ndarray:
 
 
 def ranking(scores: np.ndarray, history: sp.csr_matrix, k: int) -> np.ndarray:
-    """Top-k item indices per row with the history items left out (as `Pipeline.recommend` does)."""
+    """Top-k item indices per row with the history items left out (as `FittedPipeline.recommend` does)."""
     scores = scores.copy()
     scores[history.toarray() > 0] = -np.inf
     return top_k(scores, k)[0]
@@ -233,12 +235,12 @@ def test_item_hybrid_adds_the_semantic_neighbourhood_by_hand() -> None:
 def test_item_hybrid_accepts_itemknn_and_rejects_other_cf_models() -> None:
     log = log_of(HYBRID_LOG, 6)
     side = ItemSide(vectors=HYBRID_VECTORS)
-    assert ItemHybrid(cf=Component("itemknn")).fit(log, side).fitted
+    assert ItemHybrid(cf=ScorerComponent("itemknn")).fit(log, side).fitted
     with pytest.raises(ConfigError, match="cf must be one of ease, itemknn"):
-        ItemHybrid(ItemHybridParams(cf=Component("most-popular"))).fit(log, side)
+        ItemHybrid(ItemHybridParams(cf=ScorerComponent("most-popular"))).fit(log, side)
     config = PipelineConfig.for_model("item-hybrid", {"cf": "most-popular"}).with_values({"encoder.model": "tfidf"})
     with pytest.raises(ConfigError, match="item-hybrid"):
-        Pipeline(config).fit(log, build_catalog(log.item_ids, pd.DataFrame(
+        config.fit(log, build_catalog(log.item_ids, pd.DataFrame(
             {"item_id": list(log.item_ids.ids), "title": ["tea", "coffee", "milk", "sugar", "cup", "pot"]}), ["title"],
             None))  # fmt: skip
 
@@ -258,29 +260,31 @@ def test_text_pipeline_saves_and_loads_without_re_encoding(
     config = PipelineConfig.for_model(name, values).with_values(
         {"encoder.model": "tfidf", "encoder.dim": 4, "history.half_life": 3}
     )
-    pipeline = Pipeline(config).fit(tiny, tiny_catalog(tiny))
+    pipeline = config.fit(tiny, tiny_catalog(tiny))
     assert len(list(cache_dir.rglob("vectors.npy"))) == 1  # fitting did encode through the cache
-    folder = pipeline.save(tmp_path / "model")
+    folder = save_pipeline(pipeline, tmp_path / "model")
 
     empty = tmp_path / "empty-cache"
     empty.mkdir()
     monkeypatch.setenv(CACHE_ENV, str(empty))
 
     def no_encoding(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("Pipeline.load must not encode the catalogue again")
+        raise AssertionError("load_pipeline must not encode the catalogue again")
 
-    monkeypatch.setattr(prismrec.pipeline, "embed_catalog", no_encoding)
-    loaded = Pipeline.load(folder)
+    monkeypatch.setattr(prismrec.core.fit, "embed_catalog", no_encoding)
+    loaded = load_pipeline(folder)
     assert list(empty.iterdir()) == []
     assert loaded.side.vectors is not None and pipeline.side.vectors is not None
     np.testing.assert_array_equal(loaded.side.vectors, pipeline.side.vectors)
     assert loaded.config == pipeline.config
-    before, after = pipeline.recommend(np.arange(4), 5), loaded.recommend(np.arange(4), 5)
-    np.testing.assert_array_equal(after[0], before[0])
-    np.testing.assert_array_equal(after[1], before[1])
-    pd.testing.assert_frame_equal(
-        loaded.recommend_frame(k=3, explain=True), pipeline.recommend_frame(k=3, explain=True)
-    )
+    request = RecommendRequest.for_users(np.arange(4), k=5)
+    before, after = pipeline.recommend(request), loaded.recommend(request)
+    np.testing.assert_array_equal(after.items, before.items)
+    np.testing.assert_array_equal(after.scores, before.scores)
+    explained = RecommendRequest.for_users(np.arange(4), k=3, explain=True)
+    before, after = pipeline.recommend(explained), loaded.recommend(explained)
+    np.testing.assert_array_equal(after.items, before.items)
+    assert after.reasons == before.reasons and after.because == before.because
 
 
 # ------------------------------------------------------------------ nested component configuration
@@ -305,7 +309,7 @@ def test_hand_written_nested_table(tmp_path: Path) -> None:
     path.write_text('[scorer]\nname = "item-hybrid"\nsemantic_weight = 0.1\n\n[scorer.cf]\nname = "ease"\n'
                     'lambda = 300\n\n[encoder]\nmodel = "tfidf"\n', encoding="utf-8")  # fmt: skip
     config = PipelineConfig.from_toml(path)
-    assert config.scorer.params.cf == Component("ease", (("lambda", 300.0),))
+    assert config.scorer.params.cf == ScorerComponent("ease", (("lambda", 300.0),))
     assert config.scorer.params.semantic_weight == 0.1 and config.scorer.params.neighbours == 50
     assert config.encoder is not None and config.encoder.model == "tfidf"
 
@@ -314,9 +318,9 @@ def test_dotted_value_sets_the_nested_parameter() -> None:
     base = PipelineConfig.for_model("item-hybrid", {"semantic_weight": 0.2})
     assert dict(base.scorer.params.cf.values) == {"lambda": 250.0}
     changed = base.with_values({"cf.lambda": "300"})  # strings are converted
-    assert changed.scorer.params.cf == Component("ease", (("lambda", 300.0),))
+    assert changed.scorer.params.cf == ScorerComponent("ease", (("lambda", 300.0),))
     assert changed.scorer.params.semantic_weight == 0.2  # the rest is kept
-    assert base.scorer.params.cf == Component("ease", (("lambda", 250.0),))  # the original is unchanged
+    assert base.scorer.params.cf == ScorerComponent("ease", (("lambda", 250.0),))  # the original is unchanged
 
 
 def test_unknown_nested_parameter_is_named(tmp_path: Path) -> None:
@@ -333,10 +337,10 @@ def test_unknown_nested_parameter_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", TEXT_SCORERS)
 def test_text_scorer_without_encoder_section(tiny: Interactions, name: str) -> None:
     with pytest.raises(ConfigError, match=r"\[encoder\]"):
-        Pipeline(PipelineConfig.for_model(name)).fit(tiny, tiny_catalog(tiny))
+        PipelineConfig.for_model(name).fit(tiny, tiny_catalog(tiny))
 
 
 def test_encoder_section_without_catalogue(tiny: Interactions) -> None:
     config = PipelineConfig.for_model("content").with_values({"encoder.model": "tfidf"})
     with pytest.raises(ConfigError, match="catalogue"):
-        Pipeline(config).fit(tiny)
+        config.fit(tiny)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prismrec.serving.index import VectorIndex
+from prismrec.semantic.index import VectorIndex
 
 DIM = 32
 THRESHOLD = {"exact": 1_000_000, "hnsw": 10}

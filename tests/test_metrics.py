@@ -11,15 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from prismrec.data.schema import IdMap, Interactions
-from prismrec.evaluation.accuracy import (
-    average_precision,
-    hit_rate,
-    mrr,
-    ndcg,
-    precision,
-    recall,
-    relevance,
-)
+from prismrec.evaluation.accuracy import average_precision, hit_rate, mrr, ndcg, precision, recall, relevance
 from prismrec.evaluation.beyond import (
     average_popularity,
     category_ild,

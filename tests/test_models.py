@@ -10,14 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prismrec.config import PipelineConfig, ScorerConfig
+from prismrec.core.config import PipelineConfig, ScorerConfig
+from prismrec.core.request import RecommendRequest
+from prismrec.data.items import ItemSide
 from prismrec.data.schema import IdMap, Interactions
 from prismrec.errors import ConfigError, NotFittedError, PrismrecError
-from prismrec.models import SCORERS, ItemSide, Scorer, scorer_class
+from prismrec.models import SCORERS, Scorer, scorer_class
 from prismrec.models.ease import EASE
 from prismrec.models.itemknn import ItemKNN
 from prismrec.models.popularity import MostPopular
-from prismrec.pipeline import Pipeline
 
 
 def random_log(n_users: int = 25, n_items: int = 12, density: float = 0.35, seed: int = 0) -> Interactions:
@@ -182,8 +183,8 @@ def block_log() -> tuple[Interactions, np.ndarray]:
 )
 def test_own_block_item_comes_first(name: str, values: dict[str, object]) -> None:
     inter, answer = block_log()
-    items, _ = Pipeline(PipelineConfig.for_model(name, values)).fit(inter).recommend(np.arange(12), 1)
-    np.testing.assert_array_equal(items[:, 0], answer)
+    result = PipelineConfig.for_model(name, values).fit(inter).recommend(RecommendRequest.for_users(np.arange(12), k=1))
+    np.testing.assert_array_equal(result.items[:, 0], answer)
 
 
 def test_ease_and_itemknn_give_zero_to_the_other_block() -> None:
@@ -201,9 +202,8 @@ def test_most_popular_ranks_by_count(tiny: Interactions) -> None:
     model = MostPopular().fit(tiny)
     # distinct users per item: i1 2, i2 2, i3 3, i4 2, i5 2, i6 3, i7 1, i8 1
     np.testing.assert_array_equal(model.score(np.array([0, 3])), [[2, 2, 3, 2, 2, 3, 1, 1]] * 2)
-    items, _ = (
-        Pipeline(PipelineConfig.for_model("most-popular")).fit(tiny).recommend(np.array([3]), 8, exclude_seen=False)
-    )
+    pipeline = PipelineConfig.for_model("most-popular").fit(tiny)
+    items = pipeline.recommend(RecommendRequest.for_users([3], k=8, exclude_seen=False)).items
     # count 3: i3, i6; count 2: i1, i2, i4, i5; count 1: i7, i8 (ties by lower index)
     np.testing.assert_array_equal(items[0], [2, 5, 0, 1, 3, 4, 6, 7])
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prismrec.config import PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.data.items import ItemSide
 from prismrec.data.schema import Dataset, IdMap, Interactions
 from prismrec.data.splits import Split
 from prismrec.errors import ConfigError
 from prismrec.evaluation.protocol import run_rating
-from prismrec.models import ItemSide
 from prismrec.models.rating import RatingMF
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from prismrec.cli import app
-from prismrec.pipeline import Pipeline
+from prismrec.core.persistence import load_pipeline
 from prismrec.serving.store import Event, ItemChange, Store
 
 EVENTS = "user_id,item_id,rating,timestamp\nu1,i1,5,100\nu1,i2,3,101\nu2,i2,4,102\nu2,i3,2,103\nu3,i1,4,104\n"
@@ -31,7 +31,7 @@ def test_refit_adds_the_services_events_and_items(tmp_path: Path) -> None:
     store.add_events([Event("u4", "i4", "purchase", None, 200.0), Event("u1", "i3", "rating", 4.0, 201.0)])
     run("refit", "--model", tmp_path / "model", "--db", tmp_path / "service.db", "--interactions",
         tmp_path / "events.csv", "--items", tmp_path / "items.csv", "--out", tmp_path / "refitted")  # fmt: skip
-    refitted = Pipeline.load(tmp_path / "refitted")
+    refitted = load_pipeline(tmp_path / "refitted")
     assert refitted.config.scorer.name == "itemknn"  # the served model's configuration
     assert refitted.item_ids is not None and "i4" in refitted.item_ids
     assert refitted.user_ids is not None and "u4" in refitted.user_ids

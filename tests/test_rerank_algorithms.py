@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from prismrec.evaluation.diversity import category_distribution, miscalibration
-from prismrec.models.base import ItemSide
-from prismrec.params import RerankerComponent
+from prismrec.data.items import ItemSide, category_distribution
+from prismrec.errors import NotFittedError
+from prismrec.evaluation.diversity import miscalibration
 from prismrec.rerank.adaptive import Adaptive
 from prismrec.rerank.base import RerankContext, standardise, unit_interval
 from prismrec.rerank.calibrated import CalibratedParams, calibrated_select
 from prismrec.rerank.dpp import dpp_select
+from prismrec.rerank.inner import RerankerComponent
 from prismrec.rerank.mmr import MMR, mmr_select
 from prismrec.rerank.proportional import proportional_select
 from prismrec.rerank.xquad import xquad_select
@@ -481,7 +482,7 @@ def test_adaptive_floor_one_gives_everyone_the_strength() -> None:
 def test_adaptive_state_round_trip_and_unfitted_error() -> None:
     side, history = category_side(), random_histories(6)
     reranker = Adaptive(strength=0.7, inner=category_mmr())
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         reranker.levels(history, side)
     reranker.fit(history, side)
     state = reranker.state()

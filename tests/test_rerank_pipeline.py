@@ -9,15 +9,17 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from prismrec.config import PipelineConfig, RerankConfig
+from prismrec.core.config import PipelineConfig, RerankConfig
+from prismrec.core.persistence import load_pipeline, save_pipeline
+from prismrec.core.pipeline import FittedPipeline
+from prismrec.core.request import RecommendRequest
+from prismrec.data.items import ItemSide
 from prismrec.data.schema import Catalog, IdMap, Interactions, build_catalog
 from prismrec.errors import ConfigError, PrismrecError
-from prismrec.models.base import ItemSide
-from prismrec.params import RerankerComponent
-from prismrec.pipeline import Pipeline
 from prismrec.rerank.adaptive import Adaptive
 from prismrec.rerank.base import RerankContext
 from prismrec.rerank.exposure import Exposure, ExposureCounter, row_zscores
+from prismrec.rerank.inner import RerankerComponent
 from prismrec.rerank.registry import rerankers
 
 GENRES = ("drama", "comedy", "horror", "action", "romance")
@@ -55,9 +57,15 @@ def config_with(values: dict[str, str]) -> PipelineConfig:
     return PipelineConfig.for_model("ease", {"lambda": 50}).with_values(values)
 
 
-def fitted(log: tuple[Interactions, Catalog], values: dict[str, str]) -> Pipeline:
+def fitted(log: tuple[Interactions, Catalog], values: dict[str, str]) -> FittedPipeline:
     inter, catalog = log
-    return Pipeline(config_with(values)).fit(inter, catalog)
+    return config_with(values).fit(inter, catalog)
+
+
+def lists(pipeline: FittedPipeline, users: np.ndarray, k: int, **options: object) -> tuple[np.ndarray, np.ndarray]:
+    """(items, scores) of the users' top-k lists."""
+    result = pipeline.recommend(RecommendRequest.for_users(users, k=k, **options))
+    return result.items, result.scores
 
 
 # ------------------------------------------------------------------ configuration
@@ -104,7 +112,9 @@ def test_nested_adaptive_inside_exposure_builds(tmp_path: Path) -> None:
         '[rerank.inner]\nname = "adaptive"\nstrength = 0.8\n\n'
         '[rerank.inner.inner]\nname = "dpp"\ntheta = 0.6\nwindow = 4\nsimilarity = "category"\n'
     )
-    reranker = Pipeline(PipelineConfig.from_toml(write(tmp_path, text))).reranker
+    config = PipelineConfig.from_toml(write(tmp_path, text))
+    assert config.rerank is not None
+    reranker = config.rerank.create()
     assert isinstance(reranker, Exposure) and isinstance(reranker.inner, Adaptive)
     assert reranker.inner.inner.params.theta == 0.6 and reranker.inner.inner.params.window == 4
 
@@ -170,10 +180,13 @@ def test_bad_rerank_section_in_toml_names_the_file(tmp_path: Path) -> None:
     assert str(path) in str(error.value)
 
 
-def test_cross_user_reranker_cannot_be_nested() -> None:
+def test_cross_user_reranker_cannot_be_nested(log: tuple[Interactions, Catalog]) -> None:
     config = PipelineConfig.for_model("ease").with_values({"rerank.name": "adaptive", "rerank.inner.name": "exposure"})
+    assert config.rerank is not None
     with pytest.raises(ConfigError, match="needs a list re-ranker inside, not 'exposure'"):
-        Pipeline(config)
+        config.rerank.create()
+    with pytest.raises(ConfigError, match="needs a list re-ranker inside, not 'exposure'"):
+        config.fit(*log)
 
 
 @pytest.mark.parametrize(
@@ -189,15 +202,15 @@ def test_cross_user_reranker_cannot_be_nested() -> None:
 def test_embedding_similarity_without_encoder_fails_at_fit(log: tuple[Interactions, Catalog],
                                                             values: dict[str, str]) -> None:  # fmt: skip
     inter, catalog = log
-    pipeline = Pipeline(config_with(values))
+    config = config_with(values)
     with pytest.raises(ConfigError, match=r"add an \[encoder\] section"):
-        pipeline.fit(inter, catalog)
+        config.fit(inter, catalog)
 
 
 def test_category_reranker_without_categories_fails_at_fit(log: tuple[Interactions, Catalog]) -> None:
     inter, _ = log
     with pytest.raises(ConfigError, match="needs item categories"):
-        Pipeline(config_with({"rerank.name": "calibrated"})).fit(inter)
+        config_with({"rerank.name": "calibrated"}).fit(inter)
 
 
 # ------------------------------------------------------------------ recommend
@@ -225,8 +238,8 @@ def test_recommend_picks_k_distinct_unseen_items_from_the_top_candidates(
     k, pool = 6, 15
     pipeline = fitted(log, {**values, "recommend.candidates": str(pool)})
     users = np.arange(N_USERS)
-    items, scores = pipeline.recommend(users, k)
-    plain_items, plain_scores = pipeline.with_rerank(None).recommend(users, pool)
+    items, scores = lists(pipeline, users, k)
+    plain_items, plain_scores = lists(pipeline.with_rerank(None), users, pool)
     seen = inter.matrix().toarray() > 0
     assert items.shape == (N_USERS, k)
     for user in users:
@@ -242,8 +255,8 @@ def test_recommend_picks_k_distinct_unseen_items_from_the_top_candidates(
 
 def test_order_score_shows_the_chosen_items_by_score(log: tuple[Interactions, Catalog]) -> None:
     values = {"rerank.name": "xquad", "rerank.lambda": "0.9", "recommend.candidates": "20"}
-    by_rerank = fitted(log, values).recommend(np.arange(N_USERS), 8)
-    by_score = fitted(log, {**values, "recommend.order": "score"}).recommend(np.arange(N_USERS), 8)
+    by_rerank = lists(fitted(log, values), np.arange(N_USERS), 8)
+    by_score = lists(fitted(log, {**values, "recommend.order": "score"}), np.arange(N_USERS), 8)
     assert (by_rerank[0] != by_score[0]).any()  # the re-ranked order is not the score order ...
     for user in range(N_USERS):
         assert sorted(by_score[0][user].tolist()) == sorted(by_rerank[0][user].tolist())  # ... same items
@@ -253,8 +266,8 @@ def test_order_score_shows_the_chosen_items_by_score(log: tuple[Interactions, Ca
 def test_candidates_pool_of_k_changes_nothing(log: tuple[Interactions, Catalog]) -> None:
     pipeline = fitted(log, {"rerank.name": "mmr", "rerank.lambda": "0.9", "rerank.similarity": "category",
                             "recommend.candidates": "1"})  # fmt: skip
-    items, _ = pipeline.recommend(np.arange(N_USERS), 5)  # the pool is at least k: the same items, re-ordered
-    plain, _ = pipeline.with_rerank(None).recommend(np.arange(N_USERS), 5)
+    items, _ = lists(pipeline, np.arange(N_USERS), 5)  # the pool is at least k: the same items, re-ordered
+    plain, _ = lists(pipeline.with_rerank(None), np.arange(N_USERS), 5)
     assert all(set(a.tolist()) == set(b.tolist()) for a, b in zip(items, plain, strict=True))
 
 
@@ -262,7 +275,7 @@ def test_short_candidate_lists_are_padded(log: tuple[Interactions, Catalog]) -> 
     pipeline = fitted(log, {"rerank.name": "calibrated", "rerank.lambda": "0.9"})
     allowed = np.zeros(N_ITEMS, dtype=bool)
     allowed[:4] = True
-    items, scores = pipeline.recommend(np.arange(N_USERS), 6, candidates=allowed)
+    items, scores = lists(pipeline, np.arange(N_USERS), 6, candidates=allowed)
     seen = log[0].matrix().toarray() > 0
     for user in range(N_USERS):
         expected = set(np.flatnonzero(allowed & ~seen[user]).tolist())
@@ -277,8 +290,8 @@ def test_calibrated_lists_are_better_calibrated(log: tuple[Interactions, Catalog
     pipeline = fitted(log, {"rerank.name": "calibrated", "rerank.lambda": "0.9", "recommend.candidates": "30"})
     users = np.arange(N_USERS)
     assert pipeline.history is not None and pipeline.side.categories is not None
-    reranked = miscalibration(pipeline.recommend(users, 8)[0], pipeline.history, pipeline.side.categories)
-    plain = miscalibration(pipeline.with_rerank(None).recommend(users, 8)[0], pipeline.history,
+    reranked = miscalibration(lists(pipeline, users, 8)[0], pipeline.history, pipeline.side.categories)
+    plain = miscalibration(lists(pipeline.with_rerank(None), users, 8)[0], pipeline.history,
                            pipeline.side.categories)  # fmt: skip
     assert np.nanmean(reranked) < 0.7 * np.nanmean(plain)
 
@@ -292,45 +305,45 @@ ADAPTIVE = {"rerank.name": "adaptive", "rerank.strength": "0.9", "rerank.inner.n
 
 def test_save_load_round_trip_with_adaptive_reranker(log: tuple[Interactions, Catalog], tmp_path: Path) -> None:
     pipeline = fitted(log, ADAPTIVE)
-    folder = pipeline.save(tmp_path / "model")
+    folder = save_pipeline(pipeline, tmp_path / "model")
     state = folder / "rerank" / "breadth_quantiles.npy"
     assert state.is_file()
     assert isinstance(pipeline.reranker, Adaptive) and pipeline.reranker.quantiles is not None
     np.testing.assert_array_equal(np.load(state, allow_pickle=False), pipeline.reranker.quantiles)
-    loaded = Pipeline.load(folder)
+    loaded = load_pipeline(folder)
     assert loaded.config == pipeline.config
-    before, after = pipeline.recommend(np.arange(N_USERS), 7), loaded.recommend(np.arange(N_USERS), 7)
+    before, after = lists(pipeline, np.arange(N_USERS), 7), lists(loaded, np.arange(N_USERS), 7)
     np.testing.assert_array_equal(after[0], before[0])
     np.testing.assert_array_equal(after[1], before[1])
-    assert (before[0] != pipeline.with_rerank(None).recommend(np.arange(N_USERS), 7)[0]).any()
+    assert (before[0] != lists(pipeline.with_rerank(None), np.arange(N_USERS), 7)[0]).any()
 
 
 def test_save_load_round_trip_with_exposure_over_adaptive(log: tuple[Interactions, Catalog], tmp_path: Path) -> None:
     # Exposure control over the adaptive balance (over its default MMR on embedding vectors).
     values = {"rerank.name": "exposure", "rerank.max_cost": "1", "rerank.inner.name": "adaptive", **TFIDF}
     pipeline = fitted(log, values)
-    folder = pipeline.save(tmp_path / "model")
+    folder = save_pipeline(pipeline, tmp_path / "model")
     assert (folder / "rerank" / "breadth_quantiles.npy").is_file()
-    loaded = Pipeline.load(folder)
+    loaded = load_pipeline(folder)
     np.testing.assert_array_equal(
-        loaded.recommend(np.arange(N_USERS), 5)[0], pipeline.recommend(np.arange(N_USERS), 5)[0]
+        lists(loaded, np.arange(N_USERS), 5)[0], lists(pipeline, np.arange(N_USERS), 5)[0]
     )
 
 
 def test_load_without_the_reranker_state_raises_prismrec_error(
     log: tuple[Interactions, Catalog], tmp_path: Path
 ) -> None:
-    folder = fitted(log, ADAPTIVE).save(tmp_path / "model")
+    folder = save_pipeline(fitted(log, ADAPTIVE), tmp_path / "model")
     (folder / "rerank" / "breadth_quantiles.npy").unlink()
     with pytest.raises(PrismrecError):
-        Pipeline.load(folder)
+        load_pipeline(folder)
 
 
 def test_save_load_with_encoder_vectors(log: tuple[Interactions, Catalog], tmp_path: Path) -> None:
     pipeline = fitted(log, {"rerank.name": "mmr", "rerank.lambda": "0.7", **TFIDF})
-    loaded = Pipeline.load(pipeline.save(tmp_path / "model"))
+    loaded = load_pipeline(save_pipeline(pipeline, tmp_path / "model"))
     np.testing.assert_array_equal(
-        loaded.recommend(np.arange(N_USERS), 5)[0], pipeline.recommend(np.arange(N_USERS), 5)[0]
+        lists(loaded, np.arange(N_USERS), 5)[0], lists(pipeline, np.arange(N_USERS), 5)[0]
     )
 
 
@@ -457,12 +470,12 @@ def test_exposure_counter_decay() -> None:
 def test_pipeline_passes_the_service_counter(log: tuple[Interactions, Catalog]) -> None:
     pipeline = fitted(log, {"rerank.name": "exposure", "rerank.max_cost": "1.5", "recommend.candidates": "20"})
     counter = ExposureCounter(N_ITEMS)
-    first, _ = pipeline.recommend(np.arange(10), 5, exposure=counter)
-    second, _ = pipeline.recommend(np.arange(10, 20), 5, exposure=counter)
+    first, _ = lists(pipeline, np.arange(10), 5, exposure=counter)
+    second, _ = lists(pipeline, np.arange(10, 20), 5, exposure=counter)
     shown = np.concatenate([first, second]).ravel()
     np.testing.assert_array_equal(counter.counts, np.bincount(shown[shown >= 0], minlength=N_ITEMS))
-    batch, _ = pipeline.recommend(np.arange(20), 5)  # without a counter: one offline batch
-    assert len(set(batch.ravel().tolist())) >= len(set(pipeline.with_rerank(None).recommend(np.arange(20), 5)[0]
+    batch, _ = lists(pipeline, np.arange(20), 5)  # without a counter: one offline batch
+    assert len(set(batch.ravel().tolist())) >= len(set(lists(pipeline.with_rerank(None), np.arange(20), 5)[0]
                                                        .ravel().tolist()))  # fmt: skip
 
 

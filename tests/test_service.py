@@ -323,6 +323,37 @@ def test_unknown_user_gets_a_cold_start_list(service: Service) -> None:
     assert len({SHOP.theme_of(item) for item in items}) >= 3, f"cold-start list is not diverse: {items}"
 
 
+def test_explain_names_the_history_items_behind_each_item(service: Service) -> None:
+    plain = service.client.get("/v1/users/u05/recommendations", params={"k": 7}).json()["items"]
+    assert all("because" not in entry for entry in plain), "attribution only with explain=true"
+    response = service.client.get("/v1/users/u05/recommendations", params={"k": 7, "explain": "true"})
+    assert response.status_code == 200, response.text
+    explained = response.json()["items"]
+    assert [(e["item_id"], e["score"], e["reason"]) for e in explained] == [
+        (e["item_id"], e["score"], e["reason"]) for e in plain], "explain changed the list"  # fmt: skip
+    for entry in explained:
+        assert isinstance(entry["reason"], str) and entry["reason"].strip()
+        because = entry["because"]
+        assert isinstance(because, list) and len(because) <= 3
+        for cause in because:
+            assert set(cause) == {"item_id", "title", "weight"}
+            assert cause["item_id"] in SHOP.purchases["u05"], "attributed to an item the user never had"
+            assert cause["title"] == SHOP.items[cause["item_id"]][0]
+            assert 0.0 < cause["weight"] <= 1.0
+        weights = [cause["weight"] for cause in because]
+        assert weights == sorted(weights, reverse=True) and sum(weights) <= 1.0 + 1e-6
+    assert any(entry["because"] for entry in explained), "no item was attributed to the history"
+    cold = service.client.get("/v1/users/explain-nobody/recommendations", params={"k": 5, "explain": "true"})
+    assert cold.status_code == 200 and len(cold.json()["items"]) == 5
+    assert all(entry["because"] == [] and entry["reason"].strip() for entry in cold.json()["items"])
+    user, bought = "explain-live-user", "coffee-03"
+    assert service.post_events([event(user, bought)]).status_code == 200
+    live = service.client.get(f"/v1/users/{user}/recommendations", params={"k": 5, "explain": "true"}).json()
+    assert len(live["items"]) == 5 and bought not in [entry["item_id"] for entry in live["items"]]
+    causes = [cause for entry in live["items"] for cause in entry["because"]]
+    assert causes and all(cause["item_id"] == bought and cause["weight"] == pytest.approx(1.0) for cause in causes)
+
+
 def test_similar_items(service: Service) -> None:
     response = service.client.get("/v1/items/cameras-03/similar", params={"k": 5})
     assert response.status_code == 200

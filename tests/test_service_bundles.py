@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from test_service import SUBPROCESS_ENV, new_key, prismrec
 
-from prismrec.config import PipelineConfig
+from prismrec.core.config import PipelineConfig
+from prismrec.core.persistence import save_pipeline
 from prismrec.data.registry import load_dataset
 from prismrec.data.schema import Dataset
-from prismrec.pipeline import Pipeline
 from prismrec.serving.process import ServerProcess
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "bundles-tfidf.toml"
@@ -90,12 +90,31 @@ def test_bundles_for_a_user(service: BundleService) -> None:
     assert len(service.client.get(f"/v1/users/{user}/bundles").json()["bundles"]) == 10, "default k is 10"
 
 
-def test_unknown_user_and_bad_k(service: BundleService) -> None:
-    response = service.client.get("/v1/users/no-such-user/bundles")
-    assert response.status_code == 404 and response.json() == {"detail": "unknown user 'no-such-user'"}
+def test_unknown_user_gets_the_most_taken_bundles_and_bad_k(service: BundleService) -> None:
+    bundles, catalog = service.data.bundles, service.data.catalog
+    assert bundles is not None
+    takers = np.bincount(bundles.user_bundles["all"][:, 1], minlength=len(bundles.bundle_ids))
+    for k in (3, None):
+        response = service.client.get("/v1/users/no-such-user/bundles", params={} if k is None else {"k": k})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"user_id", "bundles"} and body["user_id"] == "no-such-user"
+        found = body["bundles"]
+        assert len(found) == (k or 10), "default k is 10"
+        assert len({entry["bundle_id"] for entry in found}) == len(found)
+        counts = [int(takers[bundles.bundle_ids.index(entry["bundle_id"])]) for entry in found]
+        assert counts == sorted(takers.tolist(), reverse=True)[: len(found)], "not the most taken bundles"
+        for entry, count in zip(found, counts, strict=True):
+            assert set(entry) == {"bundle_id", "name", "score", "items", "reason"}
+            assert entry["reason"] == f"taken by {count} {'person' if count == 1 else 'people'}"
+            bundle = bundles.bundle_ids.index(entry["bundle_id"])
+            assert entry["items"] == [{"item_id": str(catalog.item_ids.ids[i]), "title": catalog.title(i)}
+                                      for i in bundles.membership[bundle].indices]  # fmt: skip
     user = service.busiest_user()
-    for k in (0, 101):
-        assert service.client.get(f"/v1/users/{user}/bundles", params={"k": k}).status_code == 422
+    for who in (user, "no-such-user"):
+        for k in (0, 101):
+            bad = service.client.get(f"/v1/users/{who}/bundles", params={"k": k})
+            assert bad.status_code == 422 and "k" in bad.json()["detail"][0]["loc"], bad.text
 
 
 def test_api_key_rule_is_that_of_recommendations(service: BundleService) -> None:
@@ -134,12 +153,16 @@ def test_generate_rejects_bad_requests(service: BundleService) -> None:
     assert post("/v1/bundles/generate", json={"intent": "x", "user_id": service.busiest_user()}).status_code == 422
     assert post("/v1/bundles/generate", json={"intent": "x", "k": 0}).status_code == 422
     missing = post("/v1/bundles/generate", json={"item_ids": ["no-such-item"]})
-    assert missing.status_code == 404 and "no-such-item" in missing.json()["detail"]
+    assert missing.status_code == 404 and "no-such-item" in missing.json()["detail"][0]["msg"], missing.text
+    assert "item_ids" in missing.json()["detail"][0]["loc"], missing.text
+    for body, field in (({"intent": "   "}, "intent"), ({"intent": ""}, "intent"), ({"item_ids": []}, "item_ids")):
+        blank = post("/v1/bundles/generate", json=body)
+        assert blank.status_code == 422 and field in blank.json()["detail"][0]["loc"], (body, blank.text)
 
 
 def test_a_model_without_bundles_says_how_to_fit_them(tmp_path: Path, electronic: Dataset) -> None:
-    model = Pipeline(PipelineConfig.for_model("most-popular")).fit(electronic.interactions, electronic.catalog)
-    folder = model.save(tmp_path / "plain")
+    model = PipelineConfig.for_model("most-popular").fit(electronic.interactions, electronic.catalog)
+    folder = save_pipeline(model, tmp_path / "plain")
     server = ServerProcess(folder, tmp_path / "service.db", tmp_path / "server.log", SUBPROCESS_ENV).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30.0) as client:
@@ -165,7 +188,8 @@ def test_events_change_the_next_bundle_answer(service: BundleService) -> None:
     before = service.client.get(f"/v1/users/{user}/bundles", params={"k": 100}).json()["bundles"]
     mine = set(data.interactions.matrix()[data.interactions.user_ids.index(user)].indices.tolist())
     target = next(b for b in range(len(bundles)) if str(bundles.bundle_ids.ids[b]) not in service.owned(user)
-                  and not mine & set(bundles.membership[b].indices.tolist()) and bundles.membership[b].nnz >= 3)
+                  and not mine & set(bundles.membership[b].indices.tolist())
+                  and bundles.membership[b].nnz >= 3)  # fmt: skip
     bought = [str(data.catalog.item_ids.ids[i]) for i in bundles.membership[target].indices[:2]]
     events = [{"user_id": user, "item_id": item, "type": "purchase"} for item in bought]
     assert service.client.post("/v1/events", json={"events": events}, headers=auth).status_code == 200
@@ -184,8 +208,14 @@ def test_events_change_the_next_bundle_answer(service: BundleService) -> None:
     items = generated.json()["items"]
     assert len(items) == 3 and not set(bought) & {item["item_id"] for item in items}
     assert all("you bought" in item["reason"] for item in items)
+    cold = service.client.get("/v1/users/event-only-user/bundles", params={"k": 3})
+    assert cold.status_code == 200, cold.text
+    first = cold.json()["bundles"]
+    assert len(first) == 3 and holding(first) == first[: len(holding(first))] and holding(first)
+    assert all(any(f"has “{title}” you have" in entry["reason"] for title in titles) for entry in holding(first))
     nobody = service.client.post("/v1/bundles/generate", json={"user_id": "nobody-at-all", "k": 3})
-    assert nobody.status_code == 404 and "nobody-at-all" in nobody.json()["detail"]
+    assert nobody.status_code == 404 and "nobody-at-all" in nobody.json()["detail"][0]["msg"], nobody.text
+    assert "user_id" in nobody.json()["detail"][0]["loc"], nobody.text
 
 
 def test_deleted_and_added_items_in_bundles(service: BundleService) -> None:
@@ -204,6 +234,9 @@ def test_deleted_and_added_items_in_bundles(service: BundleService) -> None:
         again = service.client.get(f"/v1/users/{user}/bundles", params={"k": 10}).json()["bundles"]
         assert not {gone, also_gone} & {i["item_id"] for entry in again for i in entry["items"]}
         assert shown[0]["bundle_id"] not in {entry["bundle_id"] for entry in again}
+        cold = service.client.get("/v1/users/no-such-user/bundles", params={"k": 10})
+        assert cold.status_code == 200 and len(cold.json()["bundles"]) == 10, cold.text
+        assert not {gone, also_gone} & {i["item_id"] for entry in cold.json()["bundles"] for i in entry["items"]}
         regenerated = service.client.post("/v1/bundles/generate", json={"item_ids": [seed], "k": 4}).json()["items"]
         assert len(regenerated) == 4 and not {gone, also_gone} & {item["item_id"] for item in regenerated}
         new_item = {"title": "Espresso tamper for home baristas", "categories": ["Coffee tampers"]}

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from prismrec.cli import app
-from prismrec.config import RerankConfig
-from prismrec.evaluation.tradeoff import knob_values, operating_point, pareto, setting
+from prismrec.core.config import RerankConfig, rerank_setting
+from prismrec.evaluation.tradeoff import knob_values, operating_point, pareto
 
 
 def test_pareto_front_by_hand() -> None:
@@ -35,9 +35,9 @@ def test_knob_values_run_from_least_to_most_diverse() -> None:
 
 def test_setting_keeps_the_configured_parameters_of_the_same_reranker() -> None:
     base = RerankConfig.build("mmr", {"lambda": 0.1, "similarity": "category"})
-    swept = setting(base, "mmr", 0.6)
+    swept = rerank_setting(base, "mmr", 0.6)
     assert swept.params.lambda_ == 0.6 and swept.params.similarity == "category"
-    other = setting(base, "dpp", 0.5)
+    other = rerank_setting(base, "dpp", 0.5)
     assert other.params.theta == 0.5 and other.params.similarity == "embedding"  # dpp's own defaults
 
 

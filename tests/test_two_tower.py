@@ -11,9 +11,9 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from prismrec.data.items import ItemSide
 from prismrec.errors import ConfigError
 from prismrec.evaluation.diversity import miscalibration
-from prismrec.models import ItemSide
 from prismrec.models.two_tower import TwoTower, _calibration_kl, _category_targets
 
 FAST = {"dim": 16, "hidden": 16, "batch_size": 32, "epochs": 30, "learning_rate": 0.01}

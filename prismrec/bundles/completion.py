@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from prismrec.bundles.generate import BundleGenerator, GenerateParams
-from prismrec.ranking import top_k
+from prismrec.core.ranking import top_k
 from prismrec.search.searcher import ItemSearch, SearchParams
 from prismrec.semantic.encoder import TextEncoder
 

@@ -19,10 +19,10 @@ import scipy.sparse as sp
 
 from prismrec.bundles.scorers import BundleScorer, bundle_scorer_class
 from prismrec.bundles.signals import BundleSignals, pairs_matrix, user_bundle_parts
+from prismrec.core.ranking import top_k
 from prismrec.data.schema import Dataset
 from prismrec.evaluation.accuracy import ndcg, recall, relevance
 from prismrec.params import parse_params
-from prismrec.ranking import top_k
 
 CUTOFFS = (20, 40)
 BATCH_USERS = 2048  # scores are dense [batch, n_bundles] float32

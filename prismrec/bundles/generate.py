@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from prismrec.core.ranking import top_k
 from prismrec.data.schema import Dataset
-from prismrec.errors import UnknownIdError
+from prismrec.errors import ConfigError, RequestError, UnknownIdError
 from prismrec.graph.item_graph import ItemGraph
 from prismrec.params import param, validate
 from prismrec.profiles.interests import normalise
-from prismrec.ranking import top_k
 from prismrec.rerank.base import standardise
 from prismrec.rerank.dpp import dpp_select
 from prismrec.search.searcher import ItemSearch
@@ -52,6 +52,8 @@ from prismrec.semantic.encoder import TextEncoder
 
 TITLE_CHARS = 60  # titles in reasons are cut to this many characters
 DPP_DEPTH = 10  # the DPP orders at most DPP_DEPTH * k + 10 pool items; the rest follow in score order
+
+MAX_QUALITY_EXPONENT = 1e6  # α beyond this is the score order already (z-scores times α are clipped at ±50)
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ class BundleGenerator:
                 the held-out bundles).
         """
         if data.bundles is None:
-            raise ValueError(f"dataset '{data.name}' has no bundles to learn from")
+            raise ConfigError(f"dataset '{data.name}' has no bundles to learn from")
         membership = data.bundles.membership
         if bundles is not None:
             membership = keep_rows(membership, bundles)
@@ -329,7 +331,7 @@ class BundleGenerator:
         p, k = self._settings(k, params)
         intent = " ".join(str(text).split())
         if not intent:
-            raise ValueError("the intent text is empty; describe what the bundle is for")
+            raise RequestError("the intent text is empty; describe what the bundle is for", field="intent")
         signals: dict[str, np.ndarray] = {"popularity": np.log1p(self.popularity)}
         neighbours = np.zeros(0, dtype=np.int64)
         if self.encoder is not None and self.vectors is not None:
@@ -340,7 +342,7 @@ class BundleGenerator:
         if self.search is not None:
             signals["lexical"] = np.asarray(self.search.lexical.scores(intent), dtype=np.float64)
         if "semantic" not in signals and "lexical" not in signals:
-            raise ValueError("generating from an intent needs item vectors with an encoder, or an ItemSearch")
+            raise ConfigError("generating from an intent needs item vectors with an encoder, or an ItemSearch")
         none = np.zeros(0, dtype=np.int64)
         scores = self._blend(signals, p, self._allowed(none, none, p, unavailable))
         items, values = self._compose(scores, none, k, p)
@@ -354,14 +356,14 @@ class BundleGenerator:
         validate(p, "bundle generation")
         k = p.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"k must be a positive number of items, got {k!r}")
+            raise RequestError(f"k must be a positive number of items, got {k!r}", field="k")
         return p, int(k)
 
     def _items(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         """int64[m] distinct item indices in their first order; unknown indices raise `UnknownIdError`."""
         array = np.asarray(items).reshape(-1)
         if len(array) == 0:
-            raise ValueError("at least one seed item is needed")
+            raise RequestError("at least one seed item is needed", field="item_ids")
         if not np.issubdtype(array.dtype, np.integer):
             raise UnknownIdError(f"item indices must be integers, got {array.dtype} values")
         bad = array[(array < 0) | (array >= self.n_items)]
@@ -378,7 +380,7 @@ class BundleGenerator:
             _check_length("history strengths", len(strengths), self.n_items)
             owned = np.flatnonzero(strengths > 0)
             if len(owned) == 0:
-                raise ValueError("the user's history is empty; generate from items or an intent instead")
+                raise RequestError("the user's history is empty; generate from items or an intent instead")
             strongest = owned[np.lexsort((owned, -strengths[owned]))]
             return owned.astype(np.int64), strongest[:n_seeds].astype(np.int64)
         owned = self._items(history)
@@ -469,7 +471,7 @@ class BundleGenerator:
         if self.vectors is None or p.diversity == 0 or len(pool) < 2:
             return np.arange(len(pool))
         theta = 1.0 - p.diversity
-        alpha = theta / (2.0 * (1.0 - theta))
+        alpha = min(theta / (2.0 * p.diversity), MAX_QUALITY_EXPONENT)  # tiny diversity: score order, never inf
         quality = np.exp(np.clip(alpha * standardise(scores), -50.0, 50.0))
         depth = min(len(pool), DPP_DEPTH * k + 10)
         head = dpp_select(self.vectors[pool].astype(np.float64), quality, depth)

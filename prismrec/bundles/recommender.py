@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.bundles.config import BundleScorerConfig
 from prismrec.bundles.generate import BundleGenerator, encode_intents, most_specific_categories
 from prismrec.bundles.scorers import (
     BundleEASE,
@@ -20,12 +21,11 @@ from prismrec.bundles.scorers import (
     user_item_rows,
 )
 from prismrec.bundles.signals import BundleSignals
-from prismrec.config import BundleScorerConfig
+from prismrec.data.arrays import sparse_from_state, sparse_state
 from prismrec.data.schema import Bundles, Dataset, IdMap
 from prismrec.errors import PrismrecError
 from prismrec.graph.item_graph import JSON_FILE as GRAPH_JSON
 from prismrec.graph.item_graph import ItemGraph
-from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.search.searcher import ItemSearch
 from prismrec.semantic.encoder import TextEncoder
 
@@ -134,6 +134,41 @@ class BundleRecommender:
         order = np.lexsort((-text, -signals.takers, -scores))[:k]
         reasons = [self.reason(user, int(b), mine.indices, titles, float(scores[b])) for b in order]
         return BundleList(order, scores[order], reasons)
+
+    def recommend_new_user(
+        self, k: int, titles: list[str] | None = None, unavailable: np.ndarray | None = None,
+        items: sp.csr_matrix | None = None,
+    ) -> BundleList:  # fmt: skip
+        """Top-k bundles for a user the model was not fitted on: the bundles holding the largest share of the
+        user's current items (`items`, e.g. live events; none = the most taken bundles), ties by takers."""
+        signals = self.signals
+        n_known = signals.membership.shape[1]
+        blocked = np.zeros(signals.n_bundles, dtype=bool)
+        known = np.asarray(unavailable if unavailable is not None else [], dtype=np.int64)
+        known = known[known < n_known]
+        if len(known):
+            blocked |= np.asarray(signals.membership[:, known].sum(axis=1)).ravel() > 0
+        owned = np.zeros(0, dtype=np.int64)
+        if items is not None and items.nnz:
+            owned = items.indices[items.indices < n_known]
+        sizes = np.maximum(np.diff(signals.membership.indptr), 1)
+        overlap = np.asarray(signals.membership[:, owned].sum(axis=1)).ravel() / sizes
+        scores = overlap.astype(np.float32)
+        scores[blocked] = -np.inf
+        k = min(k, int((~blocked).sum()))
+        order = np.lexsort((-signals.takers, -scores))[: max(k, 0)]
+        reasons = [self._new_user_reason(int(b), owned, titles) for b in order]
+        return BundleList(order, scores[order], reasons)
+
+    def _new_user_reason(self, bundle: int, owned: np.ndarray, titles: list[str] | None) -> str:
+        contents = self.signals.membership[bundle].indices
+        mine = contents[np.isin(contents, owned)]
+        if len(mine):
+            first = titles[mine[0]] if titles else f"item {mine[0]}"
+            more = f" and {len(mine) - 1} more of its {len(contents)} items" if len(mine) > 1 else ""
+            return f"has “{first}” you have{more}"
+        takers = int(self.signals.takers[bundle])
+        return f"taken by {takers} {'person' if takers == 1 else 'people'}" if takers else "new bundle"
 
     def reason(
         self,

@@ -10,19 +10,18 @@ import scipy.sparse as sp
 
 if TYPE_CHECKING:
     from prismrec.bundles.generate import GeneratedBundle
+    from prismrec.bundles.pipeline_bundles import PipelineBundles
     from prismrec.bundles.recommender import BundleList
-    from prismrec.pipeline import Pipeline
 
 
-def bundle_rows(pipeline: Pipeline, found: BundleList) -> list[dict[str, Any]]:
+def bundle_rows(bundles: PipelineBundles, found: BundleList) -> list[dict[str, Any]]:
     """One row per bundle of `found`, best first: bundle_id, name, score, items [{item_id, title}], reason.
 
     Args:
-        pipeline: the pipeline whose bundle model made `found` (external ids and titles).
-        found: k bundles of one user (`Pipeline.recommend_bundles`).
+        bundles: the bundle model that made `found` and its pipeline (external ids and titles).
+        found: k bundles of one user (`PipelineBundles.recommend`).
     """
-    model = pipeline.bundles_fitted()
-    assert pipeline.item_ids is not None
+    model, pipeline = bundles.model, bundles.pipeline
     rows = []
     for bundle, score, reason in zip(found.bundles, found.scores, found.reasons, strict=True):
         items = model.signals.membership[int(bundle)].indices
@@ -35,9 +34,9 @@ def bundle_rows(pipeline: Pipeline, found: BundleList) -> list[dict[str, Any]]:
     return rows
 
 
-def generated_rows(pipeline: Pipeline, generated: GeneratedBundle) -> list[dict[str, Any]]:
+def generated_rows(bundles: PipelineBundles, generated: GeneratedBundle) -> list[dict[str, Any]]:
     """One row per generated item, in bundle order: item_id, title, score, reason."""
-    assert pipeline.item_ids is not None
+    pipeline = bundles.pipeline
     return [
         {"item_id": str(pipeline.item_ids.ids[item]), "title": pipeline.titles[item] if pipeline.titles else "",
          "score": float(score), "reason": reason}
@@ -46,7 +45,7 @@ def generated_rows(pipeline: Pipeline, generated: GeneratedBundle) -> list[dict[
 
 
 def generate_for(
-    pipeline: Pipeline,
+    bundles: PipelineBundles,
     item_ids: list[str] | None = None,
     user_id: str | None = None,
     intent: str | None = None,
@@ -54,7 +53,7 @@ def generate_for(
     unavailable: np.ndarray | None = None,
     history: sp.csr_matrix | None = None,
 ) -> GeneratedBundle:
-    """`Pipeline.generate_bundle` with external ids and `GenerateParams` given by public name (checked).
+    """`PipelineBundles.generate` with external ids and `GenerateParams` given by public name (checked).
 
     Args:
         unavailable: int item indices never returned.
@@ -66,17 +65,17 @@ def generate_for(
         ConfigError: not exactly one of item_ids / user_id / intent, or a bad parameter.
     """
     from prismrec.bundles.generate import GenerateParams
-    from prismrec.errors import UnknownIdError
+    from prismrec.errors import RequestError, UnknownIdError
     from prismrec.params import parse_params
 
-    assert pipeline.item_ids is not None and pipeline.user_ids is not None
+    pipeline = bundles.pipeline
     params = parse_params(GenerateParams, values or {}, "bundle generation")
+    if item_ids is not None and not item_ids:
+        raise RequestError("give at least one seed item", field="item_ids")
     items = pipeline.item_ids.indices(item_ids, "item") if item_ids else None
     if user_id is not None and history is not None:
         if history.nnz == 0:
-            raise UnknownIdError(f"unknown user '{user_id}' (no items yet)")
-        return pipeline.generate_bundle(items=items, intent=intent or None, params=params, unavailable=unavailable,
-                                        history=history)  # fmt: skip
+            raise UnknownIdError(f"unknown user '{user_id}' (no items yet)", field="user_id")
+        return bundles.generate(items=items, intent=intent, params=params, unavailable=unavailable, history=history)
     user = pipeline.user_ids.index(user_id, "user") if user_id is not None else None
-    return pipeline.generate_bundle(items=items, user=user, intent=intent or None, params=params,
-                                    unavailable=unavailable)  # fmt: skip
+    return bundles.generate(items=items, user=user, intent=intent, params=params, unavailable=unavailable)

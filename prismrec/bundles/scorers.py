@@ -26,12 +26,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from prismrec.bundles.signals import BundleSignals
+from prismrec.core.ranking import top_k
+from prismrec.data.arrays import sparse_from_state, sparse_state
 from prismrec.errors import ConfigError
-from prismrec.models.base import sparse_from_state, sparse_state
 from prismrec.models.ease import ease_weights
 from prismrec.params import param
 from prismrec.profiles.interests import mean_profile
-from prismrec.ranking import top_k
 
 
 class BundleScorer(ABC):

@@ -90,7 +90,7 @@ class BundleSignals:
         if "train" not in parts:
             raise DataError(f"{dataset.name}: the bundle split has no 'train' part (parts: {sorted(parts)})")
         if item_log not in ITEM_LOGS:
-            raise ValueError(f"item_log must be one of {ITEM_LOGS}, got {item_log!r}")
+            raise ConfigError(f"item_log must be one of {ITEM_LOGS}, got {item_log!r}")
         n_users = dataset.interactions.n_users
         membership = sp.csr_matrix(bundles.membership, dtype=np.float32)
         user_bundles = pairs_matrix(parts["train"], (n_users, len(bundles)))
@@ -148,7 +148,7 @@ def split_user_bundles(pairs: np.ndarray, seed: int = 0, held_out: float = 0.1) 
         {"train", "tune", "test"}: int32 [n_part, 2] each, distinct pairs sorted by (user, bundle).
     """
     if not 0.0 < held_out < 0.5:
-        raise ValueError(f"held_out must lie in (0, 0.5), got {held_out}")
+        raise ConfigError(f"held_out must lie in (0, 0.5), got {held_out}")
     pairs = np.unique(np.asarray(pairs, dtype=np.int32), axis=0)
     draw = np.random.default_rng(seed).random(len(pairs))
     part = np.where(draw < held_out, 2, np.where(draw < 2 * held_out, 1, 0))

@@ -1,4 +1,4 @@
-"""The named datasets prismrec knows. One `register` call per dataset.
+"""The named datasets prismrec knows. One `DatasetSpec` per dataset in `DATASETS`.
 
 Addresses are the publishers' files at pinned commits, so the recorded sha256 stays valid.
 """
@@ -14,13 +14,15 @@ from prismrec.data.bundlerec import load_bundlerec
 from prismrec.data.crosscbr import load_crosscbr
 from prismrec.data.kuairec import load_kuairec_captions
 from prismrec.data.movielens import load_movielens_latest
-from prismrec.data.registry import DatasetSpec, RemoteFile, register
 from prismrec.data.schema import Dataset
+from prismrec.data.specs import DatasetSpec, RemoteFile
 from prismrec.data.steam import load_steam_bundles
 
 _RECBOLE = "https://raw.githubusercontent.com/RUCAIBox/RecBole/7b02be5ec80a88310f2d04a27a82adfcbb5dc211/dataset/ml-100k"
 
-register(
+_SPECS: list[DatasetSpec] = []
+
+_SPECS.append(
     DatasetSpec(
         name="ml-100k",
         description="MovieLens 100K (GroupLens, via RecBole atomic files): "
@@ -45,7 +47,7 @@ _ML_LATEST = (
     "42a4be9def857386b2393eee1f03f7d3d25e96ae/ml-latest-small"
 )
 
-register(
+_SPECS.append(
     DatasetSpec(
         name="ml-latest-small",
         description="MovieLens latest-small (GroupLens, 2018): "
@@ -65,7 +67,7 @@ register(
 
 _AMAZON = "https://raw.githubusercontent.com/ncloud50/giftcard/f9e7a74233d8ae463a411dd92fe539d4ac992110"
 
-register(
+_SPECS.append(
     DatasetSpec(
         name="amazon-gift-cards-2018",
         description="Amazon Review Data 2018, Gift Cards 5-core + metadata: "
@@ -83,7 +85,7 @@ register(
 
 _YOUSHU = "https://raw.githubusercontent.com/mysbupt/CrossCBR/49717496a4be9cda72209645631634d58dd39d23/datasets/Youshu"
 
-register(
+_SPECS.append(
     DatasetSpec(
         name="youshu",
         description="Youshu book lists (BGCN/CrossCBR split): "
@@ -153,7 +155,7 @@ def _bundlerec_loader(domain: str) -> Callable[[Path], Dataset]:
 
 
 for _domain, _hashes in _BUNDLEREC_SHA256.items():
-    register(
+    _SPECS.append(
         DatasetSpec(
             name=f"bundlerec-{_domain}",
             description=f"BundleRec bundles with intents ({_domain}): {_BUNDLEREC_SIZES[_domain]}",
@@ -169,7 +171,7 @@ for _domain, _hashes in _BUNDLEREC_SHA256.items():
 
 _KUAIREC = f"{_RAW}/iamztq666-commits/OneRec--GRPO/97381d1233f10b3246e68dfc32a7a6f3a050f309"
 
-register(
+_SPECS.append(
     DatasetSpec(
         name="kuairec-captions",
         description="KuaiRec 2.0 video captions and category names (Chinese; Kuaishou): "
@@ -185,7 +187,7 @@ register(
 
 _STEAM = f"{_RAW}/Carineyam/systeme-de-recommandation-de-jeux-vid-os/15baafe623d17ffc3ae8daec2b3f8b661e9cb9e3"
 
-register(
+_SPECS.append(
     DatasetSpec(
         name="steam-bundles",
         description="Steam store bundles with item names, genres and prices (McAuley lab): "
@@ -198,3 +200,5 @@ register(
         terms="research use; cite Pathak, Gupta & McAuley, SIGIR 2017",
     )
 )  # fmt: skip
+
+DATASETS: tuple[DatasetSpec, ...] = tuple(_SPECS)

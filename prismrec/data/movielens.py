@@ -17,14 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prismrec.data.readers import (
-    events_frame,
-    read_delimited,
-    require_columns,
-    require_ids,
-    split_labels,
-    unique_items,
-)
+from prismrec.data.readers import events_frame, read_delimited, require_columns, require_ids, split_labels, unique_items
 from prismrec.data.schema import Dataset, assemble
 from prismrec.errors import DataError
 

@@ -11,61 +11,24 @@ import hashlib
 import os
 import tempfile
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from prismrec.data.catalogue import DATASETS
 from prismrec.data.schema import Dataset
+from prismrec.data.specs import DatasetSpec, RemoteFile
 from prismrec.errors import DataError, PrismrecError
 
 DATA_HOME_ENV = "PRISMREC_DATA_HOME"
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file of a dataset: its path inside the dataset folder, download address and sha256."""
-
-    path: str
-    url: str
-    sha256: str
+REGISTRY: dict[str, DatasetSpec] = {spec.name: spec for spec in DATASETS}
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A named dataset.
-
-    Attributes:
-        name: registry key, also the folder name in the data home unless `folder` is set.
-        description: one line for `prismrec datasets`.
-        loader: builds the `Dataset` from the local folder.
-        files: every file the loader needs, with address and checksum (paths relative to the folder).
-        terms: the publisher's terms in a few words.
-        folder: the folder in the data home when it differs from `name` (several datasets may
-            share one folder, e.g. "bundlerec-mturk" with files "electronic/...").
-    """
-
-    name: str
-    description: str
-    loader: Callable[[Path], Dataset]
-    files: tuple[RemoteFile, ...]
-    terms: str
-    folder: str | None = None
-
-    @property
-    def folder_name(self) -> str:
-        """The dataset's folder in the data home."""
-        return self.folder or self.name
-
-
-REGISTRY: dict[str, DatasetSpec] = {}
-
-
-def register(spec: DatasetSpec) -> DatasetSpec:
-    """Add a dataset to the registry (one line per dataset in `prismrec.data.catalogue`)."""
-    REGISTRY[spec.name] = spec
-    return spec
+def datasets() -> dict[str, DatasetSpec]:
+    """Every named dataset, by name."""
+    return dict(REGISTRY)
 
 
 def data_home() -> Path:
@@ -79,8 +42,6 @@ def dataset_dir(name: str) -> Path:
 
 
 def spec_of(name: str) -> DatasetSpec:
-    from prismrec.data import catalogue  # noqa: F401  (fills REGISTRY)
-
     try:
         return REGISTRY[name]
     except KeyError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.items import category_distribution
 from prismrec.evaluation.accuracy import relevance
 from prismrec.evaluation.beyond import pair_mean
 
@@ -39,30 +40,6 @@ def embedding_ild(recommended: np.ndarray, vectors: np.ndarray, chunk: int = 204
         distance = 1.0 - np.einsum("ukd,ujd->ukj", unit, unit)
         out[start : start + chunk] = pair_mean(distance, valid)
     return out
-
-
-def category_shares(categories: sp.csr_matrix) -> sp.csr_matrix:
-    """float64 CSR [n_items, n_categories]: p(c|i) = 1/|G_i| on item i's categories G_i (zero rows without any)."""
-    categories = sp.csr_matrix(categories != 0, dtype=np.float64)
-    size = np.asarray(categories.sum(axis=1)).ravel()
-    return sp.csr_matrix(sp.diags(np.divide(1.0, size, out=np.zeros_like(size), where=size > 0)) @ categories)
-
-
-def category_distribution(rows: sp.csr_matrix, categories: sp.csr_matrix) -> np.ndarray:
-    """float64[n_rows, n_categories]: Steck's p(c|u) = sum_i w_ui p(c|i) / sum_i w_ui.
-
-    p(c|i) = 1/|G_i| over the categories G_i of item i. Items without categories are left out of both
-    sums; a row with no categorised item gives all zeros.
-
-    Args:
-        rows: CSR [n_rows, n_items] of weights w_ui (e.g. a user's history).
-        categories: 0/1 CSR [n_items, n_categories].
-    """
-    per_item = category_shares(categories)
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    mass = np.asarray((rows @ per_item).todense())
-    weight = rows @ (np.diff(per_item.indptr) > 0).astype(np.float64)
-    return np.divide(mass, weight[:, None], out=np.zeros_like(mass), where=weight[:, None] > 0)
 
 
 def _list_matrix(recommended: np.ndarray, n_items: int) -> sp.csr_matrix:

@@ -15,13 +15,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prismrec.config import PipelineConfig
-from prismrec.data.schema import Dataset
+from prismrec.core.config import PipelineConfig
+from prismrec.core.frames import lists_to_frame
+from prismrec.core.pipeline import FittedPipeline
+from prismrec.core.request import RecommendRequest
+from prismrec.data.schema import Dataset, Interactions
 from prismrec.data.splits import Split
 from prismrec.errors import ConfigError
 from prismrec.evaluation.rating import mae, rmse
 from prismrec.evaluation.report import Evaluation, evaluate_lists
-from prismrec.pipeline import Pipeline, lists_to_frame
+
+COLD_USER_EVENTS = 3  # users with at most this many fit events form the cold-user slice
 
 
 @dataclass(frozen=True)
@@ -33,15 +37,15 @@ class Run:
     evaluation: Evaluation
     fit_seconds: float
     recommend_seconds: float
-    pipeline: Pipeline
+    pipeline: FittedPipeline
     users: np.ndarray
     items: np.ndarray
     scores: np.ndarray
+    cold: Evaluation | None = None  # the slice of users with at most COLD_USER_EVENTS fit events (None: no such user)
 
     def frame(self) -> pd.DataFrame:
         """The scored lists as rows user_id, item_id, rank, score (external ids)."""
         p = self.pipeline
-        assert p.user_ids is not None and p.item_ids is not None
         return lists_to_frame(p.user_ids, p.item_ids, self.users, self.items, self.scores)
 
 
@@ -50,14 +54,29 @@ def run(config: PipelineConfig, dataset: Dataset, split: Split, stage: str = "te
     fit_part, truth = split.stage(stage)
     catalog = split.catalog(stage)
     started = time.perf_counter()
-    pipeline = Pipeline(config).fit(fit_part, dataset.catalog)
+    pipeline = config.fit(fit_part, dataset.catalog)
     fitted = time.perf_counter()
     users = truth.active_users()
-    items, scores = pipeline.recommend(users, k, candidates=catalog)
+    result = pipeline.recommend(RecommendRequest.for_users(users, k=k, candidates=catalog))
     done = time.perf_counter()
     categories = dataset.catalog.category_matrix()[0] if any(dataset.catalog.categories) else None
-    evaluation = evaluate_lists(items, users, fit_part, truth, catalog, categories, k, vectors=pipeline.side.vectors)
-    return Run(config, stage, evaluation, fitted - started, done - fitted, pipeline, users, items, scores)
+    evaluation = evaluate_lists(result.items, users, fit_part, truth, catalog, categories, k,
+                                vectors=pipeline.side.vectors)  # fmt: skip
+    cold = cold_slice(result.items, users, fit_part, truth, catalog, categories, k, pipeline.side.vectors)
+    return Run(config, stage, evaluation, fitted - started, done - fitted, pipeline, users, result.items,
+               result.scores, cold)  # fmt: skip
+
+
+def cold_slice(
+    items: np.ndarray, users: np.ndarray, fit_part: Interactions, truth: Interactions, catalog: np.ndarray,
+    categories: Any, k: int, vectors: np.ndarray | None,
+) -> Evaluation | None:
+    """The metrics of the users with at most COLD_USER_EVENTS fit events, over those users only (None: none)."""
+    in_slice = fit_part.user_counts()[users] <= COLD_USER_EVENTS
+    if not in_slice.any():
+        return None
+    held = truth.select(np.isin(truth.users, users[in_slice]))
+    return evaluate_lists(items[in_slice], users[in_slice], fit_part, held, catalog, categories, k, vectors=vectors)
 
 
 def grid_configs(base: PipelineConfig, grid: dict[str, list[str]]) -> list[PipelineConfig]:
@@ -97,7 +116,7 @@ def run_rating(config: PipelineConfig, dataset: Dataset, split: Split, stage: st
     the fit ratings is reported alongside as the floor.
     """
     fit_part, truth = split.stage(stage)
-    pipeline = Pipeline(config).fit(fit_part, dataset.catalog)
+    pipeline = config.fit(fit_part, dataset.catalog)
     predict = getattr(pipeline.scorer, "predict", None)
     if predict is None:
         raise ConfigError(f"model '{config.scorer.name}' does not predict ratings; use 'rating-mf'")

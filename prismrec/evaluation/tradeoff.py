@@ -1,7 +1,7 @@
 """Relevance-diversity trade-offs: sweep each re-ranker's knob on one fitted pipeline and compare.
 
 The scorer is fitted once on the stage's fit part; every re-ranker setting re-ranks the same
-candidates through `Pipeline.recommend` (the production path) and is scored against the
+candidates through `FittedPipeline.recommend` (the production path) and is scored against the
 un-reranked lists with paired 95% intervals for the NDCG difference.
 """
 
@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prismrec.config import PipelineConfig, RerankConfig
+from prismrec.core.config import PipelineConfig, rerank_setting
+from prismrec.core.pipeline import FittedPipeline
+from prismrec.core.request import RecommendRequest
 from prismrec.data.schema import Dataset
 from prismrec.data.splits import Split
 from prismrec.evaluation.report import Evaluation, evaluate_lists, paired_difference
-from prismrec.pipeline import Pipeline
 from prismrec.rerank.registry import reranker_class
 
 # Trade-off axes: summary metric -> True when larger is better.
@@ -48,12 +49,6 @@ def knob_values(name: str, points: int) -> list[float]:
     return [float(v) for v in np.linspace(low, high, points)]
 
 
-def setting(base: RerankConfig | None, name: str, value: float) -> RerankConfig:
-    """The re-ranker `name` with its knob at `value`; other parameters from `base` when it is the same re-ranker."""
-    start = base if base is not None and base.name == name else RerankConfig.build(name)
-    return start.with_values({reranker_class(name).knob: value})
-
-
 def sweep(
     config: PipelineConfig,
     dataset: Dataset,
@@ -78,14 +73,13 @@ def sweep(
     """
     fit_part, truth = split.stage(stage)
     catalog = split.catalog(stage)
-    plain = Pipeline(config.with_values({"rerank.name": "none"}) if config.rerank else config)
-    plain.fit(fit_part, dataset.catalog)
+    plain = (config.with_values({"rerank.name": "none"}) if config.rerank else config).fit(fit_part, dataset.catalog)
     users = truth.active_users()
     categories = plain.side.categories
 
-    def score(pipeline: Pipeline) -> tuple[Evaluation, float]:
+    def score(pipeline: FittedPipeline) -> tuple[Evaluation, float]:
         started = time.perf_counter()
-        items, _ = pipeline.recommend(users, k, candidates=catalog)
+        items = pipeline.recommend(RecommendRequest.for_users(users, k=k, candidates=catalog)).items
         seconds = time.perf_counter() - started
         vectors = plain.side.vectors
         return evaluate_lists(items, users, fit_part, truth, catalog, categories, k, vectors=vectors), seconds
@@ -94,7 +88,7 @@ def sweep(
     rows = [_row("none", "", float("nan"), baseline, baseline, seconds)]
     settings = [(name, value) for name in rerankers for value in knob_values(name, points)]
     for name, value in progress(settings):
-        evaluation, seconds = score(plain.with_rerank(setting(config.rerank, name, value)))
+        evaluation, seconds = score(plain.with_rerank(rerank_setting(config.rerank, name, value)))
         rows.append(_row(name, reranker_class(name).knob, value, evaluation, baseline, seconds))
     frame = pd.DataFrame(rows)
     for axis, larger in AXES.items():

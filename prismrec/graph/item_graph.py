@@ -34,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from prismrec.data.schema import Bundles, Catalog
+from prismrec.errors import FormatError, PrismrecError
 
 FORMAT_VERSION = 1
 NPZ_FILE = "item_graph.npz"
@@ -268,12 +269,13 @@ class ItemGraph:
         directory = Path(directory)
         meta = json.loads((directory / JSON_FILE).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{directory}: item graph format {meta.get('format')} is not supported")
+            raise FormatError(f"{directory}: item graph format {meta.get('format')} is not supported; refit the model")
         with np.load(directory / NPZ_FILE, allow_pickle=False) as arrays:
             shape = tuple(int(x) for x in arrays["shape"])
             matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
         if shape[0] != meta["n_items"]:
-            raise ValueError(f"{directory}: item graph arrays do not match its json ({shape[0]} vs {meta['n_items']})")
+            raise PrismrecError(f"{directory}: item graph arrays do not match its json "
+                                f"({shape[0]} vs {meta['n_items']}); refit the model")
         return cls(matrix, meta["kinds"], meta["values"], meta["labels"])
 
 

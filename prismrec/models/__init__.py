@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from prismrec.data.items import ItemSide
 from prismrec.errors import ConfigError
-from prismrec.models.base import ItemSide, Scorer
+from prismrec.models.base import Scorer
 from prismrec.models.content import Content
 from prismrec.models.ease import EASE
 from prismrec.models.factorization import ALS, BPR

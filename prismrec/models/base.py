@@ -1,4 +1,5 @@
-"""The scorer contract: `fit(train) -> self`, `score(users, history) -> float32[n, n_items]`.
+"""The scorer contract: `fit(train) -> self`, `score(users, history) -> float32[n, n_items]`, and
+`attribute(user, row, items)`: how much each history item adds to each item's score (explanations).
 
 The public `fit`/`score` are written once here (checks, shapes, fitted flag); each model adds
 `_fit` and `_score` on internal integer indices, and `state`/`load_state` for saving as arrays.
@@ -7,38 +8,15 @@ The public `fit`/`score` are written once here (checks, shapes, fitted flag); ea
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.items import ItemSide
 from prismrec.data.schema import Interactions
 from prismrec.errors import ConfigError, NotFittedError
 from prismrec.params import validate
-
-
-@dataclass(frozen=True)
-class ItemSide:
-    """What scorers may know about items besides the interactions.
-
-    Attributes:
-        vectors: float32[n_items, d] unit-length meaning vectors from the text encoder, or None.
-        categories: 0/1 CSR [n_items, n_categories], or None.
-        category_names: the label of each category column.
-    """
-
-    vectors: np.ndarray | None = None
-    categories: sp.csr_matrix | None = None
-    category_names: tuple[str, ...] = ()
-
-
-def category_mask(categories: sp.csr_matrix | None, names: tuple[str, ...], label: str, n_items: int) -> np.ndarray:
-    """bool[n_items]: items labelled `label` in a 0/1 item-category matrix (none when the label is unknown)."""
-    if categories is None or label not in names:
-        return np.zeros(n_items, dtype=bool)
-    column = categories.tocsc()[:, names.index(label)]
-    return np.asarray(column.todense()).ravel() > 0
 
 
 class Scorer(ABC):
@@ -53,6 +31,7 @@ class Scorer(ABC):
     name: ClassVar[str]
     Params: ClassVar[type]
     needs_vectors: ClassVar[bool] = False
+    reads_history: ClassVar[bool] = True  # scores follow the history rows given at scoring time
 
     def __init__(self, params: Any | None = None, **kwargs: Any) -> None:
         if params is not None and kwargs:
@@ -86,7 +65,7 @@ class Scorer(ABC):
                 "(e.g. model = \"all-MiniLM-L6-v2\" or \"tfidf\") and give the items file"
             )
         if side.vectors is not None and len(side.vectors) != n_items:
-            raise ValueError(f"item vectors have {len(side.vectors)} rows for {n_items} items")
+            raise ConfigError(f"item vectors have {len(side.vectors)} rows for {n_items} items")
         return side
 
     def score(self, users: np.ndarray, history: sp.csr_matrix | None = None) -> np.ndarray:
@@ -105,6 +84,40 @@ class Scorer(ABC):
             history = self._history[users]
         scores = self._score(users, history.tocsr())
         return np.asarray(scores, dtype=np.float32)
+
+    def attribute(self, user: int, row: sp.csr_matrix, items: np.ndarray) -> np.ndarray | None:
+        """float32[len(items), row.nnz]: each history item's contribution to each item's score.
+
+        Column j belongs to `row.indices[j]`. Models linear in the history give weight × their own
+        item–item relation (`item_relation`); the others the score drop when the history item is left
+        out (one scoring call over the row's leave-one-out copies). None when the scores do not follow
+        the history (e.g. popularity, learned user factors).
+
+        Args:
+            user: the row's user index (factor models read its factors).
+            row: CSR [1, n_items] the weighted history the item was scored from.
+            items: int[m] the items to explain.
+        """
+        if not self.reads_history:
+            return None
+        items = np.asarray(items, dtype=np.int64)
+        row = row.tocsr()
+        relation = self.item_relation(row.indices, items)
+        if relation is not None:
+            return (row.data[:, None] * relation).T.astype(np.float32)
+        n = row.nnz
+        full = self.score(np.array([user]), row)[0, items]
+        indices = np.tile(row.indices, n)
+        data = np.tile(row.data, n).astype(np.float32)
+        data[np.arange(n) * n + np.arange(n)] = 0.0  # copy j leaves history item j out
+        copies = sp.csr_matrix((data, indices, np.arange(0, n * n + 1, n)), shape=(n, row.shape[1]))
+        copies.eliminate_zeros()
+        without = self.score(np.full(n, user), copies)[:, items]  # [n, m]
+        return (full[None, :] - without).T.astype(np.float32)
+
+    def item_relation(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        """float[len(seen), len(items)]: r(j, i) with score(u, i) = sum_j h_uj r(j, i), for linear models."""
+        return None
 
     @abstractmethod
     def _fit(self, history: sp.csr_matrix) -> None:
@@ -129,20 +142,3 @@ class Scorer(ABC):
         self._history = history.tocsr()
         self.load_state(arrays)
         return self
-
-
-def sparse_state(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
-    """A CSR matrix as named arrays (`<prefix>.data`, `.indices`, `.indptr`, `.shape`)."""
-    matrix = matrix.tocsr()
-    return {
-        f"{prefix}.data": matrix.data,
-        f"{prefix}.indices": matrix.indices,
-        f"{prefix}.indptr": matrix.indptr,
-        f"{prefix}.shape": np.asarray(matrix.shape, dtype=np.int64),
-    }
-
-
-def sparse_from_state(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
-    shape = tuple(int(x) for x in arrays[f"{prefix}.shape"])
-    parts = (arrays[f"{prefix}.data"], arrays[f"{prefix}.indices"], arrays[f"{prefix}.indptr"])
-    return sp.csr_matrix(parts, shape=shape)

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 
-from prismrec.models.base import ItemSide, Scorer
+from prismrec.data.items import ItemSide
+from prismrec.models.base import Scorer
 from prismrec.params import Component, parse_params
+
+
+@dataclass(frozen=True)
+class ScorerComponent(Component):
+    """A nested scorer inside another scorer's parameters: `[scorer.cf]` with `name = "ease"`."""
+
+    label: ClassVar[str] = "model"
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        from prismrec.models import scorer_class  # late: the registry imports the hybrids
+
+        return scorer_class(name)
 
 
 def build_scorer(component: Component) -> Scorer:

@@ -33,6 +33,9 @@ class EASE(Scorer):
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return np.asarray(history @ self.weights)
 
+    def item_relation(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.weights[np.ix_(seen, items)]
+
     def state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}
 

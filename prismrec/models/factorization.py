@@ -35,6 +35,7 @@ class BPRParams:
 
 
 class _Factorization(Scorer):
+    reads_history = False  # scores do not follow the history rows
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.user_factors[users] @ self.item_factors.T
 
@@ -70,6 +71,21 @@ class ALS(_Factorization):
                 iterations=p.iterations, random_state=p.seed,
             )  # fmt: skip
         self._train(model, history)
+
+    def attribute(self, user: int, row: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """float32[m, row.nnz]: each history item's share of the fold-in ALS score (Hu, Koren & Volinsky 2008, §5).
+
+        The user factor solved from the row, x = W Yᵀ C p with W = (YᵀY + Yᵀ(C − I)Y + λI)⁻¹ and
+        confidence c_j = alpha · h_j (implicit's convention), makes the score sum_j c_j · y_iᵀ W y_j.
+        """
+        row = row.tocsr()
+        factors = self.item_factors.astype(np.float64)
+        seen = factors[row.indices]  # [n, d]
+        confidence = self.params.alpha * row.data.astype(np.float64)
+        system = factors.T @ factors + seen.T @ ((confidence - 1.0)[:, None] * seen)
+        system[np.diag_indices_from(system)] += self.params.regularization
+        weighted = np.linalg.solve(system, seen.T) * confidence[None, :]  # W Yₛᵀ C, [d, n]
+        return (factors[np.asarray(items, dtype=np.int64)] @ weighted).astype(np.float32)
 
 
 class BPR(_Factorization):

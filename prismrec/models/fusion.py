@@ -13,17 +13,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from prismrec.models.base import Scorer
-from prismrec.models.composite import build_scorer, prefixed, restore_part, standardise
-from prismrec.params import Component, param
+from prismrec.models.composite import ScorerComponent, build_scorer, prefixed, restore_part, standardise
+from prismrec.params import param
 
-EASE_250 = Component("ease", (("lambda", 250.0),))
-CONTENT = Component("content")
+EASE_250 = ScorerComponent("ease", (("lambda", 250.0),))
+CONTENT = ScorerComponent("content")
 
 
 @dataclass(frozen=True)
 class FusionParams:
-    cf: Component = param(EASE_250, "the collaborative-filtering scorer ([scorer.cf])")
-    content: Component = param(CONTENT, "the text scorer ([scorer.content])")
+    cf: ScorerComponent = param(EASE_250, "the collaborative-filtering scorer ([scorer.cf])")
+    content: ScorerComponent = param(CONTENT, "the text scorer ([scorer.content])")
     content_weight: float = param(0.2, "weight of the content scores for long histories", min=0.0, max=1.0)
     short_history: float = param(5.0, "history length (events) at which the extra content weight has "
                                       "fallen to 1/e; 0 = fixed weight", min=0.0)  # fmt: skip

@@ -12,20 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.arrays import sparse_from_state, sparse_state
 from prismrec.errors import ConfigError
-from prismrec.models.base import Scorer, sparse_from_state, sparse_state
-from prismrec.models.composite import build_scorer, prefixed, restore_part
-from prismrec.params import Component, param
+from prismrec.models.base import Scorer
+from prismrec.models.composite import ScorerComponent, build_scorer, prefixed, restore_part
+from prismrec.params import param
 from prismrec.semantic.neighbours import knn_similarity
 
-EASE_250 = Component("ease", (("lambda", 250.0),))
+EASE_250 = ScorerComponent("ease", (("lambda", 250.0),))
 
 ITEM_ITEM_MODELS = ("ease", "itemknn")
 
 
 @dataclass(frozen=True)
 class ItemHybridParams:
-    cf: Component = param(EASE_250, "the item-item CF model ([scorer.cf]): ease or itemknn")
+    cf: ScorerComponent = param(EASE_250, "the item-item CF model ([scorer.cf]): ease or itemknn")
     semantic_weight: float = param(0.05, "weight of the semantic similarity", min=0.0)
     neighbours: int = param(50, "semantic neighbours kept per item", min=1)
 
@@ -45,6 +46,12 @@ class ItemHybrid(Scorer):
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         semantic = np.asarray((history @ self.semantic).todense())
         return self.cf.score(users, history) + self.params.semantic_weight * semantic
+
+    def item_relation(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+        cf = self.cf.item_relation(seen, items)
+        if cf is None:
+            return None
+        return cf + self.params.semantic_weight * self.semantic[seen][:, items].toarray()
 
     def state(self) -> dict[str, np.ndarray]:
         return {**prefixed("cf", self.cf.state()), **sparse_state("semantic", self.semantic)}

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from prismrec.models.base import Scorer, sparse_from_state, sparse_state
+from prismrec.data.arrays import sparse_from_state, sparse_state
+from prismrec.models.base import Scorer
 from prismrec.params import param
 
 _BLOCK = 1024  # target items per dense block while pruning
@@ -52,6 +53,9 @@ class ItemKNN(Scorer):
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return (history @ self.similarity).toarray()
+
+    def item_relation(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.similarity[seen][:, items].toarray()
 
     def state(self) -> dict[str, np.ndarray]:
         return sparse_state("similarity", self.similarity)

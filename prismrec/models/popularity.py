@@ -17,6 +17,7 @@ class PopularityParams:
 
 class MostPopular(Scorer):
     """Score = number of distinct train users of the item (same for every user)."""
+    reads_history = False  # scores do not follow the history rows
 
     name = "most-popular"
     Params = PopularityParams

@@ -17,6 +17,7 @@ class RandomParams:
 
 
 class Random(Scorer):
+    reads_history = False  # scores do not follow the history rows
     name = "random"
     Params = RandomParams
 

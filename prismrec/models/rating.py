@@ -15,8 +15,9 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.items import ItemSide
 from prismrec.data.schema import Interactions
-from prismrec.models.base import ItemSide, Scorer
+from prismrec.models.base import Scorer
 from prismrec.params import param
 
 
@@ -31,6 +32,7 @@ class RatingParams:
 
 
 class RatingMF(Scorer):
+    reads_history = False  # scores do not follow the history rows
     name = "rating-mf"
     Params = RatingParams
 

@@ -57,8 +57,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.items import category_distribution, category_shares
 from prismrec.errors import ConfigError
-from prismrec.evaluation.diversity import category_distribution, category_shares
 from prismrec.models.base import Scorer
 from prismrec.params import param
 
@@ -230,13 +230,28 @@ class TwoTower(Scorer):
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """float32[n, n_items]: p_u · e_i (+ b_i), p_u from the weighted history rows."""
-        profiles = _normalise(np.asarray(history.astype(np.float32) @ self.item_embeddings, dtype=np.float32))
+        profiles = self._user_tower(np.asarray(history.astype(np.float32) @ self.item_embeddings, dtype=np.float32))
+        scores = profiles @ self.item_embeddings.T
+        return scores if self.item_bias is None else scores + self.item_bias
+
+    def _user_tower(self, sums: np.ndarray) -> np.ndarray:
+        """float32[n, dim] p_u from the weighted sums of history embeddings [n, dim]."""
+        profiles = _normalise(sums)
         if self.user_weights:
             w = self.user_weights
             hidden = _gelu(profiles @ w["in.weight"].T + w["in.bias"])
             profiles = _normalise(profiles + hidden @ w["out.weight"].T + w["out.bias"])
-        scores = profiles @ self.item_embeddings.T
-        return scores if self.item_bias is None else scores + self.item_bias
+        return profiles
+
+    def attribute(self, user: int, row: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """The score drop through the user tower when each history item is left out: float32[m, row.nnz]."""
+        row = row.tocsr()
+        weighted = row.data[:, None].astype(np.float32) * self.item_embeddings[row.indices]  # [n, dim]
+        total = weighted.sum(axis=0, keepdims=True)
+        targets = self.item_embeddings[np.asarray(items, dtype=np.int64)]  # [m, dim]
+        full = self._user_tower(total) @ targets.T  # [1, m]
+        without = self._user_tower(total - weighted) @ targets.T  # [n, m]
+        return (full - without).T.astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
         arrays = {"item_embeddings": self.item_embeddings}

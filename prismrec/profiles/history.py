@@ -49,7 +49,7 @@ def event_weights(inter: Interactions, params: HistoryParams) -> np.ndarray:
     if params.half_life > 0:
         weights *= 0.5 ** (events_after(inter) / params.half_life)
     if params.value_power > 0:
-        weights *= np.maximum(inter.values.astype(np.float64), 0.0) ** params.value_power
+        weights *= _value_weight(inter.values.astype(np.float64), params)
     return weights.astype(np.float32)
 
 
@@ -69,7 +69,16 @@ def append_event(row: sp.csr_matrix, item: int, params: HistoryParams, value: fl
     Old weights decay by one step and the item adds its own weight, so the result equals
     `history_matrix` recomputed over the longer log.
     """
-    weight = value**params.value_power if params.value_power > 0 else 1.0
+    weight = _value_weight(value, params)
     updated = row.astype(np.float32) * params.step
     updated = updated + sp.csr_matrix(([weight], ([0], [item])), shape=row.shape, dtype=np.float32)
     return updated.tocsr()
+
+
+def _value_weight(values: np.ndarray | float, params: HistoryParams) -> np.ndarray | float:
+    """max(value, 0) ** value_power (1 without value weighting); huge values give the largest float, never inf."""
+    if params.value_power <= 0:
+        return 1.0
+    with np.errstate(over="ignore"):
+        weight = np.maximum(np.asarray(values, dtype=np.float64), 0.0) ** params.value_power
+    return np.minimum(weight, np.finfo(np.float32).max)

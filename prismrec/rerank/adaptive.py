@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from prismrec.evaluation.diversity import category_distribution
-from prismrec.models.base import ItemSide
-from prismrec.params import RerankerComponent, param
+from prismrec.data.items import ItemSide, category_distribution
+from prismrec.errors import NotFittedError
+from prismrec.params import param
 from prismrec.profiles.interests import interest_count, normalise
 from prismrec.rerank.base import ListReranker, RerankContext
-from prismrec.rerank.inner import build_inner, with_knob
+from prismrec.rerank.inner import RerankerComponent, build_inner, with_knob
 
 MEASURES = ("entropy", "spread", "interests")
 QUANTILES = np.linspace(0.0, 1.0, 101)
@@ -76,7 +76,7 @@ class Adaptive(ListReranker):
     def levels(self, history: sp.csr_matrix, side: ItemSide) -> np.ndarray:
         """float64[n] each history row's diversity level in [0, 1]."""
         if self.quantiles is None:
-            raise ValueError("the adaptive re-ranker is not fitted")
+            raise NotFittedError("the adaptive re-ranker is not fitted")
         rank = np.interp(breadth(history, side, self.params), self.quantiles, QUANTILES)
         p = self.params
         return p.strength * (p.floor + (1.0 - p.floor) * rank**p.power)

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from prismrec.data.items import ItemSide
 from prismrec.errors import ConfigError
-from prismrec.models.base import ItemSide
 from prismrec.params import validate
 
 

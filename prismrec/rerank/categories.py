@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from prismrec.evaluation.diversity import category_distribution, category_shares
+from prismrec.data.items import category_distribution, category_shares
 from prismrec.rerank.base import ListReranker, RerankContext
 
 

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from prismrec.models.base import ItemSide
-from prismrec.params import RerankerComponent, param
+from prismrec.data.items import ItemSide
+from prismrec.params import param
 from prismrec.rerank.base import ListReranker, RerankContext, Reranker, standardise, take_positions
-from prismrec.rerank.inner import build_inner
+from prismrec.rerank.inner import RerankerComponent, build_inner
 
 
 @dataclass

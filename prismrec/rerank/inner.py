@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from prismrec.errors import ConfigError
-from prismrec.params import RerankerComponent, parse_params, public_name
+from prismrec.params import Component, parse_params, public_name
 from prismrec.rerank.base import ListReranker
+
+
+@dataclass(frozen=True)
+class RerankerComponent(Component):
+    """A nested re-ranker inside another re-ranker's parameters: `[rerank.inner]` with `name = "mmr"`."""
+
+    label: ClassVar[str] = "re-ranker"
+
+    @staticmethod
+    def lookup(name: str) -> Any:
+        from prismrec.rerank.registry import reranker_class  # late: the registry imports the re-rankers
+
+        return reranker_class(name)
 
 
 def build_inner(component: RerankerComponent, owner: str) -> ListReranker:

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from prismrec.models.base import ItemSide
+from prismrec.data.items import ItemSide
+from prismrec.errors import ConfigError
 from prismrec.profiles.interests import normalise
 from prismrec.rerank.base import ListReranker, RerankContext
 
@@ -23,7 +24,7 @@ class ItemFeatures:
 
     def __init__(self, kind: str) -> None:
         if kind not in SIMILARITIES:
-            raise ValueError(f"similarity must be one of {SIMILARITIES}, not {kind!r}")
+            raise ConfigError(f"similarity must be one of {SIMILARITIES}, not {kind!r}")
         self.kind = kind
         self._source: object | None = None
         self._rows = np.zeros((0, 0), dtype=np.float32)
@@ -36,7 +37,7 @@ class ItemFeatures:
         """float32[n_items, f] unit rows (zero rows for items without features)."""
         source = side.vectors if self.kind == "embedding" else side.categories
         if source is None:
-            raise ValueError(f"no item {'vectors' if self.kind == 'embedding' else 'categories'} to compare")
+            raise ConfigError(f"no item {'vectors' if self.kind == 'embedding' else 'categories'} to compare")
         if source is not self._source:
             dense = source if isinstance(source, np.ndarray) else source.toarray()
             self._rows = normalise(np.asarray(dense, dtype=np.float32))

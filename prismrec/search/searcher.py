@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from prismrec.models.base import category_mask
+from prismrec.core.ranking import top_k
+from prismrec.data.items import category_mask
 from prismrec.params import param
 from prismrec.profiles.interests import normalise
-from prismrec.ranking import top_k
 from prismrec.rerank.base import standardise, unit_interval
 from prismrec.rerank.dpp import dpp_select
 from prismrec.rerank.mmr import mmr_select

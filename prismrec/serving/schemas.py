@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 EventType = Literal["view", "click", "cart", "purchase", "rating"]
 MAX_BATCH = 1000  # events per POST /v1/events
-
+MAX_ID = 256  # characters of a user or item id
+MAX_NAME = 1000  # characters of a category name
+MAX_PATH = 4096  # characters of a model folder path
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str = Field(min_length=1, max_length=256)
-    item_id: str = Field(min_length=1, max_length=256)
+    user_id: str = Field(min_length=1, max_length=MAX_ID)
+    item_id: str = Field(min_length=1, max_length=MAX_ID)
     type: EventType
     value: float | None = Field(default=None, allow_inf_nan=False, description="e.g. a rating")
     ts: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Unix seconds (default: now)")
@@ -75,14 +77,17 @@ class UserBundles(BaseModel):
 class GenerateIn(BaseModel):
     """Exactly one of item_ids, user_id and intent; the rest tune the composition (defaults when absent)."""
 
-    item_ids: list[str] | None = Field(default=None, min_length=1, max_length=50, description="seed items")
-    user_id: str | None = Field(default=None, description="compose around what this user has")
+    model_config = ConfigDict(extra="forbid")
+
+    item_ids: list[Annotated[str, Field(max_length=MAX_ID)]] | None = Field(default=None, min_length=1, max_length=50,
+                                                                             description="seed items")  # fmt: skip
+    user_id: str | None = Field(default=None, max_length=MAX_ID, description="compose around what this user has")
     intent: str | None = Field(default=None, min_length=1, max_length=500, description="e.g. camping trip for two")
     k: int = Field(default=4, ge=1, le=50, description="items to compose (seeds not counted)")
     max_per_category: int | None = Field(default=None, ge=0, description="items per most specific category; 0 = any")
     substitute_similarity: float | None = Field(default=None, ge=0.0, le=1.0,
                                                 description="cosine above which two items are substitutes")  # fmt: skip
-    diversity: float | None = Field(default=None, ge=0.0, le=1.0, description="DPP diversity (0 = score order)")
+    diversity: float | None = Field(default=None, ge=0.0, le=0.99, description="DPP diversity (0 = score order)")
     budget: float | None = Field(default=None, ge=0.0, description="maximum total price (where items have prices)")
 
 
@@ -112,7 +117,7 @@ class ItemIn(BaseModel):
 
     title: str = Field(min_length=1, max_length=2000)
     description: str | None = Field(default=None, max_length=20_000)
-    categories: list[str] = Field(default_factory=list, max_length=100)
+    categories: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(default_factory=list, max_length=100)
 
 
 class ItemSaved(BaseModel):
@@ -128,7 +133,7 @@ class ItemDeleted(BaseModel):
 class ReloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(default=None, description="model folder (default: the one being served)")
+    model: str | None = Field(default=None, max_length=MAX_PATH, description="model folder (default: the served one)")
 
 
 class Reloaded(BaseModel):

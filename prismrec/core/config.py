@@ -18,6 +18,10 @@
     name = "fused"       # a registered bundle scorer (popular, ease, item-overlap, text, fused)
     lambda = 500.0       # its parameters
 
+    [cold_start]         # what a user without history gets (core/cold_start.py)
+    new_users = "diverse-popular"   # or "popular"
+    diversity = 0.3
+
     [recommend]
     k = 10               # default list length
     exclude_seen = true  # never recommend what the user already has
@@ -31,11 +35,11 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import tomli_w
 
-from prismrec.bundles.scorers import bundle_scorer_class
+from prismrec.core.cold_start import ColdStartConfig
 from prismrec.errors import ConfigError
 from prismrec.models import scorer_class
 from prismrec.params import param, params_to_dict, parse_params
@@ -43,8 +47,12 @@ from prismrec.profiles.history import HistoryParams
 from prismrec.rerank.registry import reranker_class
 from prismrec.semantic.encoder import EncoderParams
 
-SECTIONS = ("scorer", "encoder", "history", "rerank", "recommend", "bundles")
-NESTED = ("history", "recommend", "encoder", "rerank", "bundles")  # `section.name=value` assignments
+if TYPE_CHECKING:
+    from prismrec.core.pipeline import FittedPipeline
+    from prismrec.data.schema import Catalog, Interactions
+
+SECTIONS = ("scorer", "encoder", "history", "rerank", "recommend", "cold_start", "bundles")
+NESTED = ("history", "recommend", "cold_start", "encoder", "rerank", "bundles")  # `section.name=value` assignments
 
 
 @dataclass(frozen=True)
@@ -124,29 +132,6 @@ class RerankConfig(ComponentConfig):
         return reranker_class(name)
 
 
-class BundleScorerConfig(ComponentConfig):
-    """The bundle scorer: a registered bundle scorer and its parameters ([bundles])."""
-
-    label: ClassVar[str] = "bundle scorer"
-
-    @staticmethod
-    def lookup(name: str) -> Any:
-        return bundle_scorer_class(name)
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> BundleScorerConfig:
-        """The [bundles] section of a TOML file (a pipeline config or a file with only that section)."""
-        data = read_toml(path)
-        if "bundles" not in data:
-            raise ConfigError(f"{path}: no [bundles] section (e.g. [bundles] name = \"fused\" lambda = 500.0)")
-        try:
-            config = _named_component(cls, data["bundles"], "[bundles]", "fused")
-        except ConfigError as error:
-            raise ConfigError(f"{path}: {error}") from None
-        assert config is not None
-        return config
-
-
 @dataclass(frozen=True)
 class RecommendConfig:
     k: int = param(10, "default number of recommendations per user", min=1, max=10_000)
@@ -158,14 +143,15 @@ class RecommendConfig:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Everything needed to build a `Pipeline`."""
+    """Everything needed to fit a pipeline: `config.fit(train, catalog) -> FittedPipeline`."""
 
     scorer: ScorerConfig
     recommend: RecommendConfig = dataclasses.field(default_factory=RecommendConfig)
     history: HistoryParams = dataclasses.field(default_factory=HistoryParams)
     encoder: EncoderParams | None = None
     rerank: RerankConfig | None = None
-    bundles: BundleScorerConfig | None = None
+    cold_start: ColdStartConfig = dataclasses.field(default_factory=ColdStartConfig)
+    bundles: dict[str, Any] | None = None  # the [bundles] table, read by `prismrec.bundles.config`
 
     @classmethod
     def for_model(cls, name: str, values: dict[str, Any] | None = None) -> PipelineConfig:
@@ -185,8 +171,9 @@ class PipelineConfig:
             history = parse_params(HistoryParams, data.get("history") or {}, "[history]")
             encoder = parse_params(EncoderParams, data["encoder"], "[encoder]") if "encoder" in data else None
             rerank = _named_component(RerankConfig, data.get("rerank"), "[rerank]", "mmr")
-            bundles = _named_component(BundleScorerConfig, data.get("bundles"), "[bundles]", "fused")
-            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder, rerank, bundles)
+            bundles = _table(data.get("bundles"), "[bundles]")
+            cold_start = parse_params(ColdStartConfig, data.get("cold_start") or {}, "[cold_start]")
+            return cls(ScorerConfig.build(name, scorer), recommend, history, encoder, rerank, cold_start, bundles)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -206,14 +193,28 @@ class PipelineConfig:
                 sections["scorer"][name] = value
         history = {**params_to_dict(self.history), **sections["history"]}
         recommend = {**params_to_dict(self.recommend), **sections["recommend"]}
+        cold_start = {**params_to_dict(self.cold_start), **sections["cold_start"]}
         return PipelineConfig(
             self.scorer.with_values(sections["scorer"]) if sections["scorer"] else self.scorer,
             parse_params(RecommendConfig, recommend, "[recommend]"),
             parse_params(HistoryParams, history, "[history]"),
             self._encoder_with(sections["encoder"]),
             self._rerank_with(sections["rerank"]),
+            parse_params(ColdStartConfig, cold_start, "[cold_start]"),
             self._bundles_with(sections["bundles"]),
         )
+
+    def fit(self, train: Interactions, catalog: Catalog | None = None) -> FittedPipeline:
+        """Fit the scorer (and re-ranker) on `train` and keep the users' weighted histories.
+
+        Args:
+            train: the events to learn from.
+            catalog: the items (text, categories) in the same item index space; needed when the config
+                has an [encoder] section or the scorer reads text.
+        """
+        from prismrec.core.fit import fit_pipeline  # late: the fitted pipeline imports this module
+
+        return fit_pipeline(self, train, catalog)
 
     def _encoder_with(self, values: dict[str, Any]) -> EncoderParams | None:
         if not values:
@@ -231,29 +232,38 @@ class PipelineConfig:
         # A `name` starts that re-ranker from its defaults (ComponentConfig.with_values).
         return (self.rerank or RerankConfig.build(str(values["name"]))).with_values(values)
 
-    def _bundles_with(self, values: dict[str, Any]) -> BundleScorerConfig | None:
+    def _bundles_with(self, values: dict[str, Any]) -> dict[str, Any] | None:
         if not values:
             return self.bundles
         if values.get("name") == "none":
             return None
-        return (self.bundles or BundleScorerConfig.build(str(values.get("name", "fused")))).with_values(values)
+        if "name" in values:  # a name starts that bundle scorer from its defaults
+            return dict(values)
+        return {**(self.bundles or {}), **values}
 
     def to_dict(self) -> dict[str, Any]:
         data = {
             "scorer": self.scorer.to_dict(),
             "history": params_to_dict(self.history),
             "recommend": params_to_dict(self.recommend),
+            "cold_start": params_to_dict(self.cold_start),
         }
         if self.encoder is not None:
             data["encoder"] = params_to_dict(self.encoder)
         if self.rerank is not None:
             data["rerank"] = self.rerank.to_dict()
         if self.bundles is not None:
-            data["bundles"] = self.bundles.to_dict()
+            data["bundles"] = dict(self.bundles)
         return data
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
+
+
+def rerank_setting(base: RerankConfig | None, name: str, value: float) -> RerankConfig:
+    """The re-ranker `name` with its knob at `value`; other parameters from `base` when it is the same re-ranker."""
+    start = base if base is not None and base.name == name else RerankConfig.build(name)
+    return start.with_values({reranker_class(name).knob: value})
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -265,6 +275,15 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} not found") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML ({error})") from None
+
+
+def _table(table: Any, section: str) -> dict[str, Any] | None:
+    """A section kept as given, for a layer above core to parse (absent = None)."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{section} must be a table of name = value lines")
+    return dict(table)
 
 
 def _named_component(kind: type[C], table: Any, section: str, example: str) -> C | None:

@@ -3,37 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from prismrec.cli import app, friendly, out, step, to_json
+from prismrec.cli.common import friendly, out, step, to_json
 from prismrec.errors import ConfigError
 
-bundles_app = typer.Typer(help="Bundles: recommend ready-made bundles, compose new ones, evaluate.",
-                          no_args_is_help=True)  # fmt: skip
-app.add_typer(bundles_app, name="bundles")
+if TYPE_CHECKING:
+    import numpy as np
 
+    from prismrec.bundles.config import BundleScorerConfig
+    from prismrec.data.schema import Dataset
+
+HELP = "Bundles: recommend ready-made bundles, compose new ones, evaluate."
 BundleParamOption = Annotated[list[str], typer.Option("--param", help="bundle scorer parameter name=value (repeated)")]
 CUTOFF_KEYS = ("recall@20", "ndcg@20", "recall@40", "ndcg@40")
 
 
-def bundle_config(config: Path | None, params: list[str]) -> Any:
+def bundle_config(config: Path | None, params: list[str]) -> BundleScorerConfig:
     """The [bundles] section of `config` (default: the fused scorer's defaults) with `--param` values."""
-    from prismrec.config import BundleScorerConfig
+    from prismrec.bundles.config import BundleScorerConfig
     from prismrec.params import parse_assignments
 
-    base = BundleScorerConfig.from_toml(config) if config is not None else BundleScorerConfig.build("fused")
+    base = BundleScorerConfig.from_toml(config) if config is not None else BundleScorerConfig.from_table(None)
     values = parse_assignments(params)
     return base.with_values(values) if values else base
 
 
-def item_vectors_for(config: Any, dataset: Any, pipeline_file: Path | None) -> Any:
+def item_vectors_for(config: BundleScorerConfig, dataset: Dataset, pipeline_file: Path | None) -> np.ndarray | None:
     """Item vectors when the scorer reads text (the text scorer or text_weight > 0), else None; the
     encoder is the [encoder] of `pipeline_file` when it has one, else the default (all-MiniLM-L6-v2)."""
     from prismrec.bundles.scorers import reads_text
-    from prismrec.config import read_toml
+    from prismrec.core.config import read_toml
     from prismrec.params import parse_params
     from prismrec.semantic.embed import embed_catalog
     from prismrec.semantic.encoder import EncoderParams
@@ -49,12 +52,11 @@ def item_vectors_for(config: Any, dataset: Any, pipeline_file: Path | None) -> A
     return vectors
 
 
-def has_text(dataset: Any) -> bool:
+def has_text(dataset: Dataset) -> bool:
     """Whether the catalogue has item titles (CrossCBR datasets have ids only)."""
     return any(dataset.catalog.title(i) for i in range(min(len(dataset.catalog), 50)))
 
 
-@bundles_app.command("evaluate")
 @friendly
 def bundles_evaluate(
     dataset: Annotated[str, typer.Option(help="a dataset with bundles: youshu, bundlerec-electronic, ...")],
@@ -90,7 +92,6 @@ def bundles_evaluate(
     out.print(f"fit {result.fit_seconds:.2f} s")
 
 
-@bundles_app.command("fit")
 @friendly
 def bundles_fit(
     dataset: Annotated[str, typer.Option(help="a dataset with bundles")],
@@ -102,10 +103,12 @@ def bundles_fit(
     """Fit a pipeline (items and bundles) on every interaction of a bundle dataset and save it."""
     import dataclasses
 
-    from prismrec.config import PipelineConfig
+    from prismrec.bundles.config import BundleScorerConfig
+    from prismrec.bundles.pipeline_bundles import PipelineBundles
+    from prismrec.core.config import PipelineConfig
+    from prismrec.core.persistence import save_pipeline
     from prismrec.data.registry import load_dataset
     from prismrec.params import parse_assignments
-    from prismrec.pipeline import Pipeline
     from prismrec.semantic.encoder import EncoderParams
 
     with step(f"loading {dataset}"):
@@ -115,21 +118,24 @@ def bundles_fit(
     else:
         cfg = PipelineConfig.for_model("ease")
         cfg = dataclasses.replace(cfg, encoder=EncoderParams() if has_text(data) else None)
-    cfg = dataclasses.replace(cfg, bundles=bundle_config(None, param) if cfg.bundles is None else
-                              cfg.bundles.with_values(parse_assignments(param)))  # fmt: skip
-    with step(f"fitting {cfg.scorer.name} and the '{cfg.bundles.name}' bundle scorer"):
-        pipeline = Pipeline(cfg).fit(data.interactions, data.catalog).fit_bundles(data)
-    pipeline.save(out_dir)
-    summary = {**data.summary(), "bundles": len(data.bundles), "scorer": cfg.scorer.name,
-               "bundle_scorer": cfg.bundles.name, "out": str(out_dir)}  # fmt: skip
+    scorer = BundleScorerConfig.of_pipeline(cfg)
+    values = parse_assignments(param)
+    scorer = scorer.with_values(values) if values else scorer
+    cfg = dataclasses.replace(cfg, bundles=scorer.to_dict())  # saved in full, as fitted
+    with step(f"fitting {cfg.scorer.name} and the '{scorer.name}' bundle scorer"):
+        pipeline = cfg.fit(data.interactions, data.catalog)
+        bundles = PipelineBundles.fit(pipeline, data)
+    save_pipeline(pipeline, out_dir)
+    bundles.save(out_dir)
+    summary = {**data.summary(), "bundles": len(data.bundles) if data.bundles is not None else 0,
+               "scorer": cfg.scorer.name, "bundle_scorer": scorer.name, "out": str(out_dir)}  # fmt: skip
     if as_json:
         out.print_json(to_json(summary))
     else:
-        out.print(f"fitted {cfg.scorer.name} + bundles ({cfg.bundles.name}) on {data.name}: {summary['users']} "
+        out.print(f"fitted {cfg.scorer.name} + bundles ({scorer.name}) on {data.name}: {summary['users']} "
                   f"users, {summary['items']} items, {summary['bundles']} bundles -> {out_dir}")  # fmt: skip
 
 
-@bundles_app.command("recommend")
 @friendly
 def bundles_recommend(
     model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec bundles fit'")],
@@ -140,12 +146,13 @@ def bundles_recommend(
     ] = False,
 ) -> None:
     """Top-k ready-made bundles for a user, with their items and a reason each."""
+    from prismrec.bundles.pipeline_bundles import PipelineBundles
     from prismrec.bundles.rows import bundle_rows
-    from prismrec.pipeline import Pipeline
+    from prismrec.core.persistence import load_pipeline
 
-    pipeline = Pipeline.load(model_dir)
-    assert pipeline.user_ids is not None
-    rows = bundle_rows(pipeline, pipeline.recommend_bundles(pipeline.user_ids.index(user, "user"), k))
+    pipeline = load_pipeline(model_dir)
+    bundles = PipelineBundles.load(pipeline, model_dir)
+    rows = bundle_rows(bundles, bundles.recommend(pipeline.user_ids.index(user, "user"), k))
     if as_json:
         out.print_json(to_json(rows))
         return
@@ -158,7 +165,6 @@ def bundles_recommend(
     out.print(table)
 
 
-@bundles_app.command("generate")
 @friendly
 def bundles_generate(
     model_dir: Annotated[Path, typer.Option("--model", help="folder written by 'prismrec bundles fit'")],
@@ -172,16 +178,18 @@ def bundles_generate(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON: [{item_id, title, score, reason}]")] = False,
 ) -> None:
     """Compose a bundle of complementary items from seed items, a user or an intent, with a reason per item."""
+    from prismrec.bundles.pipeline_bundles import PipelineBundles
     from prismrec.bundles.rows import generate_for, generated_rows
+    from prismrec.core.persistence import load_pipeline
     from prismrec.params import parse_assignments
-    from prismrec.pipeline import Pipeline
 
     values: dict[str, Any] = {**parse_assignments(param), "k": k}
     if budget is not None:
         values["budget"] = budget
-    pipeline = Pipeline.load(model_dir)
+    pipeline = load_pipeline(model_dir)
+    bundles = PipelineBundles.load(pipeline, model_dir)
     with step("composing"):
-        rows = generated_rows(pipeline, generate_for(pipeline, item or None, user, intent, values))
+        rows = generated_rows(bundles, generate_for(bundles, item or None, user, intent, values))
     if as_json:
         out.print_json(to_json(rows))
         return

@@ -1,0 +1,1 @@
+"""The diversity stage: re-rankers that choose K of each user's top-M candidates."""
