@@ -9,8 +9,12 @@ from prismrec.core.pipeline import FittedPipeline
 from prismrec.data.items import ItemSide
 from prismrec.data.schema import Catalog, Interactions
 from prismrec.errors import ConfigError
+from prismrec.models import Scorer, scorer_class
+from prismrec.models.memory import DataShape, check_fits
 from prismrec.profiles.history import history_matrix
 from prismrec.semantic.embed import catalog_texts, embed_catalog
+
+SCALABLE_MODELS = ("itemknn", "als", "bpr")  # what a refused fit suggests instead, when it fits
 
 
 def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog | None = None) -> FittedPipeline:
@@ -18,11 +22,12 @@ def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog |
     if catalog is not None and len(catalog) != train.n_items:
         raise ConfigError(f"the catalogue has {len(catalog)} items and the interactions {train.n_items}: "
                           "they must share one item index space (load them together)")  # fmt: skip
+    scorer = config.scorer.create()
+    check_memory(config.scorer.name, scorer, DataShape.of(train))
     side = item_side(config, catalog)
     reranker = config.rerank.create() if config.rerank is not None else None
     if reranker is not None:
         reranker.check(side)
-    scorer = config.scorer.create()
     scorer.fit(train, side)
     history = history_matrix(train, config.history)
     if reranker is not None:
@@ -34,6 +39,12 @@ def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog |
         texts=tuple(catalog_texts(catalog, config.encoder)) if catalog is not None and config.encoder else (),
         scored_items=train.n_items, fitted_at=time.time(),
     )  # fmt: skip
+
+
+def check_memory(name: str, scorer: Scorer, shape: DataShape) -> None:
+    """Refuse (MemoryRefusal, one line) a fit whose estimated peak does not fit in the available memory."""
+    alternatives = {other: scorer_class(other)().peak_bytes(shape) for other in SCALABLE_MODELS if other != name}
+    check_fits(name, scorer.peak_bytes(shape), shape, alternatives)
 
 
 def item_side(config: PipelineConfig, catalog: Catalog | None) -> ItemSide:

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from prismrec.data.items import ItemSide
 from prismrec.data.schema import Interactions
 from prismrec.errors import ConfigError, NotFittedError
+from prismrec.models.memory import DataShape
 from prismrec.params import validate
 
 
@@ -84,6 +85,14 @@ class Scorer(ABC):
             history = self._history[users]
         scores = self._score(users, history.tocsr())
         return np.asarray(scores, dtype=np.float32)
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """Bytes the fit needs at its peak, estimated from the data's shape (an upper estimate).
+
+        The default counts the binary matrix, its transpose and one working copy; models with large
+        state (item × item, factors, networks) add theirs.
+        """
+        return 3 * shape.matrix_bytes
 
     def attribute(self, user: int, row: sp.csr_matrix, items: np.ndarray) -> np.ndarray | None:
         """float32[len(items), row.nnz]: each history item's contribution to each item's score.

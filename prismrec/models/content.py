@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from prismrec.models.base import Scorer
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 from prismrec.profiles.interests import interest_profiles, mean_profile
 
@@ -29,6 +30,10 @@ class Content(Scorer):
     name = "content"
     Params = ContentParams
     needs_vectors = True
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """Nothing is learnt; scoring reads the item vectors (counted by the encoder)."""
+        return shape.matrix_bytes
 
     def _fit(self, history: sp.csr_matrix) -> None:
         """Nothing to learn: the vectors come from the encoder."""

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from prismrec.errors import ConfigError
 from prismrec.models.base import Scorer
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 
 
@@ -25,6 +26,10 @@ class EASEParams:
 class EASE(Scorer):
     name = "ease"
     Params = EASEParams
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """The dense float64 Gram matrix, the identity and the inverse, a float64 temporary and the float32 weights."""
+        return 36 * shape.n_items**2 + 3 * shape.matrix_bytes
 
     def _fit(self, history: sp.csr_matrix) -> None:
         gram = (history.T @ history).toarray().astype(np.float64)

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from prismrec.models.base import Scorer
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 
 
@@ -36,6 +37,10 @@ class BPRParams:
 
 class _Factorization(Scorer):
     reads_history = False  # scores do not follow the history rows
+    def peak_bytes(self, shape: DataShape) -> int:
+        """implicit's user–item and item–user copies, the float32 factors (+ a copy each)."""
+        return 5 * shape.matrix_bytes + 2 * 4 * (shape.n_users + shape.n_items) * (self.params.factors + 1)
+
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.user_factors[users] @ self.item_factors.T
 

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from prismrec.models.base import Scorer
 from prismrec.models.composite import ScorerComponent, build_scorer, prefixed, restore_part, standardise
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 
 EASE_250 = ScorerComponent("ease", (("lambda", 250.0),))
@@ -33,6 +34,10 @@ class Fusion(Scorer):
     name = "fusion"
     Params = FusionParams
     needs_vectors = True
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """Both parts, fitted one after the other and then held together."""
+        return build_scorer(self.params.cf).peak_bytes(shape) + build_scorer(self.params.content).peak_bytes(shape)
 
     def _fit(self, history: sp.csr_matrix) -> None:
         self.cf = build_scorer(self.params.cf).fit_matrix(history, self.side)

@@ -16,6 +16,7 @@ from prismrec.data.arrays import sparse_from_state, sparse_state
 from prismrec.errors import ConfigError
 from prismrec.models.base import Scorer
 from prismrec.models.composite import ScorerComponent, build_scorer, prefixed, restore_part
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 from prismrec.semantic.neighbours import knn_similarity
 
@@ -35,6 +36,11 @@ class ItemHybrid(Scorer):
     name = "item-hybrid"
     Params = ItemHybridParams
     needs_vectors = True
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """The CF part, the semantic neighbour lists (COO then CSR) and one block of vector cosines."""
+        kept = shape.n_items * min(self.params.neighbours, max(shape.n_items - 1, 1))
+        return build_scorer(self.params.cf).peak_bytes(shape) + 2 * 24 * kept + 4 * 2048 * shape.n_items
 
     def _fit(self, history: sp.csr_matrix) -> None:
         if self.params.cf.name not in ITEM_ITEM_MODELS:

@@ -13,9 +13,11 @@ import scipy.sparse as sp
 
 from prismrec.data.arrays import sparse_from_state, sparse_state
 from prismrec.models.base import Scorer
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 
-_BLOCK = 1024  # target items per dense block while pruning
+BLOCK_BYTES = 512 << 20  # working memory of one block of target items while pruning (bytes)
+BYTES_PER_CELL = 20  # float32 counts, their negation, the float32 norm product and argpartition's int64 order
 
 
 @dataclass(frozen=True)
@@ -29,23 +31,40 @@ class ItemKNN(Scorer):
     name = "itemknn"
     Params = ItemKNNParams
 
+    def peak_bytes(self, shape: DataShape) -> int:
+        """The matrix and its transposes, one block of co-occurrence counts (dense cells + a sparse copy bounded by
+        the block's share of the co-occurrence products) and the kept neighbours (COO, then CSR)."""
+        block = self._block(shape.n_items)
+        share = block / max(shape.n_items, 1)
+        co_block = min(shape.n_items * block, int(shape.degree_squares * share))
+        kept = shape.n_items * min(self.params.neighbours, max(shape.n_items - 1, 1))
+        return 3 * shape.matrix_bytes + BYTES_PER_CELL * shape.n_items * block + 12 * co_block + 2 * 24 * kept
+
+    @staticmethod
+    def _block(n_items: int) -> int:
+        """Target items per block: BLOCK_BYTES of working cells (at least 1, at most all)."""
+        return int(min(max(BLOCK_BYTES // (BYTES_PER_CELL * max(n_items, 1)), 1), max(n_items, 1)))
+
     def _fit(self, history: sp.csr_matrix) -> None:
-        item_users = history.T.tocsr()
-        co = (item_users @ item_users.T).tocsc().astype(np.float32)
+        """Top-k cosine neighbours per target item, computed block by block of target items (bounded memory)."""
+        binary = sp.csr_matrix(history, dtype=np.float32)
+        item_users = binary.T.tocsr()
+        by_item = binary.tocsc()
         norms = np.sqrt(np.asarray(item_users.sum(axis=1)).ravel()).astype(np.float32)
         n = history.shape[1]
         k = min(self.params.neighbours, max(n - 1, 1))
+        step = self._block(n)
         rows, cols, vals = [], [], []
-        for start in range(0, n, _BLOCK):
-            stop = min(n, start + _BLOCK)
-            block = co[:, start:stop].toarray()
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            block = (item_users @ by_item[:, start:stop]).toarray()  # [n, block] co-occurrence counts
             block /= norms[:, None] * norms[None, start:stop] + self.params.shrinkage + 1e-12
             block[np.arange(start, stop), np.arange(stop - start)] = 0.0
             top = np.argpartition(-block, k - 1, axis=0)[:k] if k < n else np.argsort(-block, axis=0)
             values = np.take_along_axis(block, top, axis=0)
             keep = values > 0
-            rows.append(top[keep])
-            cols.append(np.broadcast_to(np.arange(start, stop), top.shape)[keep])
+            rows.append(top[keep].astype(np.int32))
+            cols.append(np.broadcast_to(np.arange(start, stop, dtype=np.int32), top.shape)[keep])
             vals.append(values[keep])
         self.similarity = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float32

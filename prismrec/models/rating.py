@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from prismrec.data.items import ItemSide
 from prismrec.data.schema import Interactions
 from prismrec.models.base import Scorer
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 
 
@@ -40,6 +41,10 @@ class RatingMF(Scorer):
         """Fit on the rating values (not the binary matrix)."""
         self._ratings = train.matrix(binary=False)
         return super().fit(train, side)
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """The rating matrix copies and the float32 factors with their gradients."""
+        return 5 * shape.matrix_bytes + 3 * 4 * (shape.n_users + shape.n_items) * (self.params.factors + 1)
 
     def _fit(self, history: sp.csr_matrix) -> None:
         ratings = getattr(self, "_ratings", None)

@@ -60,6 +60,7 @@ import scipy.sparse as sp
 from prismrec.data.items import category_distribution, category_shares
 from prismrec.errors import ConfigError
 from prismrec.models.base import Scorer
+from prismrec.models.memory import DataShape
 from prismrec.params import param
 
 # Share of the target mixed into the predicted category distribution, so the KL stays finite (Steck 2018).
@@ -68,6 +69,7 @@ CALIBRATION_MIX = 0.01
 # against 39 s on a quiet 2-core machine, but on a busy one their OpenMP barriers stall (a fit took
 # 561 s against 38 s with one thread at the same load), and many steps here are too small to split.
 TORCH_THREADS = 1
+TORCH_WORKING_SET = 512 << 20  # bytes torch itself holds while training on the CPU
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,14 @@ class TwoTower(Scorer):
     item_bias: np.ndarray | None = None
 
     # ------------------------------------------------------------------ training
+
+    def peak_bytes(self, shape: DataShape) -> int:
+        """The history copies, the per-item text vectors, projections, ID embeddings and their AdamW state, one
+        batch's similarity matrix, and torch's own working set."""
+        p = self.params
+        per_item = 4 * (384 + 4 * (p.dim + p.dim * int(p.item_ids) + 2))
+        batch = 4 * 4 * p.batch_size * (p.batch_size + p.max_history)
+        return 4 * shape.matrix_bytes + per_item * shape.n_items + batch + TORCH_WORKING_SET
 
     def _fit(self, history: sp.csr_matrix) -> None:
         import torch
