@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -15,10 +18,11 @@ from prismrec.cli.common import ModelDirOption, err, friendly, metrics_table, ou
 from prismrec.errors import ConfigError
 
 if TYPE_CHECKING:
-    import pandas as pd
     import scipy.sparse as sp
 
     from prismrec.core.pipeline import FittedPipeline
+    from prismrec.core.request import RecommendResult
+    from prismrec.data.schema import IdMap
 
 BEST_CONFIG = resources.files("prismrec") / "configs" / "ml-100k-best.toml"  # packaged with prismrec
 
@@ -36,27 +40,74 @@ def recommend(
         bool, typer.Option("--explain", help="add the reason for each item (--json: also the history items behind it)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a CSV")] = False,
+    file_format: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: from --out's "
+                                                    "suffix)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="processes for --all-users (default: the cores)")] = None,
 ) -> None:
-    """Top-K recommendations with the original ids."""
+    """Top-K recommendations with the original ids; --all-users streams them block by block on every core."""
     from prismrec.core.persistence import load_pipeline
 
     if bool(user) == all_users:
         raise ConfigError("give --user ID (one or more) or --all-users")
+    kind = output_format(out_file, file_format)
     pipeline = load_pipeline(model_dir)
     with step("recommending"):
-        frame = recommendations(pipeline, None if all_users else user, k, explain)
-    if as_json and out_file is None:
-        columns = ["item_id", "rank", "score", *(["reason", "because"] if explain else [])]
-        grouped = [{"user_id": u, "items": g[columns].to_dict("records")}
-                   for u, g in frame.groupby("user_id", sort=False)]  # fmt: skip
-        out.print_json(to_json(grouped))
-        return
-    table = frame.drop(columns=["because"], errors="ignore")
+        if all_users:
+            frames = all_user_frames(pipeline, k, explain, workers)
+        else:
+            frames = iter([recommendations(pipeline, user, k, explain)])
+        if as_json and out_file is None:
+            frame = pd.concat(list(frames), ignore_index=True)
+            columns = ["item_id", "rank", "score", *(["reason", "because"] if explain else [])]
+            grouped = [{"user_id": u, "items": g[columns].to_dict("records")}
+                       for u, g in frame.groupby("user_id", sort=False)]  # fmt: skip
+            out.print_json(to_json(grouped))
+            return
+        rows, users = write_frames((f.drop(columns=["because"], errors="ignore") for f in frames), out_file, kind)
     if out_file is not None:
-        table.to_csv(out_file, index=False)
-        err.print(f"wrote {len(table)} rows for {table.user_id.nunique()} users to {out_file}")
-    else:
-        sys.stdout.write(table.to_csv(index=False))
+        err.print(f"wrote {rows} rows for {users} users to {out_file}")
+
+
+def output_format(out_file: Path | None, file_format: str | None) -> str:
+    """csv or parquet: as asked, else from the file's suffix (stdout: csv)."""
+    kind = file_format or ("parquet" if out_file is not None and out_file.suffix.lower() == ".parquet" else "csv")
+    if kind not in ("csv", "parquet"):
+        raise ConfigError(f"--format must be csv or parquet, not '{kind}'")
+    if kind == "parquet" and out_file is None:
+        raise ConfigError("--format parquet needs --out FILE")
+    return kind
+
+
+def all_user_frames(pipeline: FittedPipeline, k: int, explain: bool, workers: int | None) -> Iterator[pd.DataFrame]:
+    """The lists of every fitted user, block by block (in user order), scored on `workers` processes."""
+    from prismrec.core.batch import recommend_blocks
+
+    users = np.arange(len(pipeline.user_ids), dtype=np.int64)
+    for block, result in recommend_blocks(pipeline, users, k, workers, explain=explain):
+        yield result_frame(pipeline, pipeline.user_ids, block, result, explain)
+
+
+def write_frames(frames: Iterable[pd.DataFrame], out_file: Path | None, kind: str) -> tuple[int, int]:
+    """Stream frames to a CSV file (or stdout) or a Parquet file; returns (rows, distinct users)."""
+    rows, users = 0, 0
+    with contextlib.ExitStack() as stack:
+        handle = sys.stdout
+        if kind == "csv" and out_file is not None:
+            handle = stack.enter_context(open(out_file, "w", encoding="utf-8", newline=""))
+        writer = None
+        for frame in frames:
+            if kind == "parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = stack.enter_context(pq.ParquetWriter(str(out_file), table.schema))
+                writer.write_table(table)
+            else:
+                frame.to_csv(handle, index=False, header=rows == 0)
+            rows, users = rows + len(frame), users + frame["user_id"].nunique()
+    return rows, users
 
 
 def recommendations(pipeline: FittedPipeline, user_ids: list[str] | None, k: int, explain: bool) -> pd.DataFrame:
@@ -65,7 +116,6 @@ def recommendations(pipeline: FittedPipeline, user_ids: list[str] | None, k: int
     One request for all of them. An unknown user id gets an empty history row, so the cold-start
     policy answers it, as the service answers a user it has not seen.
     """
-    from prismrec.core.frames import lists_to_frame
     from prismrec.core.request import RecommendRequest
     from prismrec.data.schema import IdMap
 
@@ -81,8 +131,15 @@ def recommendations(pipeline: FittedPipeline, user_ids: list[str] | None, k: int
         else:
             history = known_rows(pipeline, users)
             request = RecommendRequest(users=np.maximum(users, 0), history=history, k=k, explain=explain)
-    result = pipeline.recommend(request)
-    frame = lists_to_frame(listed, pipeline.item_ids, np.arange(len(listed)), result.items, result.scores)
+    return result_frame(pipeline, listed, np.arange(len(listed)), pipeline.recommend(request), explain)
+
+
+def result_frame(pipeline: FittedPipeline, user_ids: IdMap, rows: np.ndarray, result: RecommendResult,
+                 explain: bool) -> pd.DataFrame:  # fmt: skip
+    """Rows user_id, item_id, rank, score (+ reason and because) of a result; `rows` index `user_ids`."""
+    from prismrec.core.frames import lists_to_frame
+
+    frame = lists_to_frame(user_ids, pipeline.item_ids, rows, result.items, result.scores)
     if explain:
         reasons = result.reasons or []
         because = result.because or []

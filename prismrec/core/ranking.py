@@ -14,21 +14,38 @@ def by_score(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndar
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(int64[n, k] indices, float32[n, k] scores) of the k largest per row, ties by lower index.
 
-    Entries equal to -inf are never returned (-1 / NaN instead).
+    Entries equal to -inf are never returned (-1 / NaN instead). One argpartition finds each row's k
+    largest; rows where values equal to the k-th straddle the cut (ties) are redone exactly, so the
+    result never depends on how argpartition breaks ties.
     """
     n, m = scores.shape
     k = min(k, m)
-    kth = np.partition(scores, m - k, axis=1)[:, m - k : m - k + 1]
-    above = scores > kth
-    tied = scores == kth
-    need = k - above.sum(axis=1, keepdims=True)
-    take = above | (tied & (np.cumsum(tied, axis=1) <= need))
-    part = np.nonzero(take)[1].reshape(n, k)
+    if k == 0 or n == 0:
+        return np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan, dtype=np.float32)
+    if k == m:
+        part = np.broadcast_to(np.arange(m), (n, m)).copy()
+    else:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        tied = np.flatnonzero((scores >= kth).sum(axis=1) > k)  # more candidates than places at the cut
+        if len(tied):
+            part[tied] = _exact_top(scores[tied], k)
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     items = np.take_along_axis(part, order, axis=1).astype(np.int64)
     values = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
-    invalid = np.isneginf(values)
+    invalid = np.isneginf(values) | np.isnan(values)
     items[invalid] = -1
     values[invalid] = np.nan
     return items, values
+
+
+def _exact_top(scores: np.ndarray, k: int) -> np.ndarray:
+    """int[n, k]: each row's k largest, ties at the cut to the lower indices (rows with ties only)."""
+    n, m = scores.shape
+    kth = np.partition(scores, m - k, axis=1)[:, m - k : m - k + 1]
+    above = scores > kth
+    at = scores == kth
+    need = k - above.sum(axis=1, keepdims=True)
+    take = above | (at & (np.cumsum(at, axis=1) <= need))
+    return np.nonzero(take)[1].reshape(n, k)

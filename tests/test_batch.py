@@ -1,0 +1,65 @@
+"""Batch recommendation: user blocks on several processes give the same lists as one call; streamed output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from prismrec.cli import app
+from prismrec.core.batch import recommend_blocks
+from prismrec.core.config import PipelineConfig
+from prismrec.core.persistence import save_pipeline
+from prismrec.core.request import RecommendRequest
+from prismrec.data.registry import load_dataset
+from prismrec.data.schema import Dataset
+
+
+@pytest.fixture(scope="module")
+def ml100k() -> Dataset:
+    return load_dataset("ml-100k")
+
+
+@pytest.mark.parametrize("model", ["itemknn", "als"])
+def test_blocks_on_two_workers_equal_one_call(ml100k: Dataset, model: str) -> None:
+    pipeline = PipelineConfig.for_model(model).fit(ml100k.interactions)
+    users = np.arange(len(pipeline.user_ids))
+    whole = pipeline.recommend(RecommendRequest.for_users(users, k=10))
+    parts = list(recommend_blocks(pipeline, users, 10, workers=2, block=100))
+    assert [len(block) for block, _ in parts] == [100] * 9 + [43]
+    assert np.array_equal(np.concatenate([block for block, _ in parts]), users)
+    assert np.array_equal(np.vstack([r.items for _, r in parts]), whole.items)
+    assert np.allclose(np.vstack([r.scores for _, r in parts]), whole.scores)
+
+
+def test_explained_blocks_keep_reasons(ml100k: Dataset) -> None:
+    pipeline = PipelineConfig.for_model("ease").fit(ml100k.interactions)
+    users = np.arange(250)
+    whole = pipeline.recommend(RecommendRequest.for_users(users, k=5, explain=True))
+    parts = list(recommend_blocks(pipeline, users, 5, workers=2, block=64, explain=True))
+    assert [reason for _, r in parts for reason in (r.reasons or [])] == whole.reasons
+
+
+def test_cli_all_users_streams_csv_and_parquet(ml100k: Dataset, tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    save_pipeline(PipelineConfig.for_model("itemknn").fit(ml100k.interactions), folder)
+    runner = CliRunner()
+    outputs = {}
+    for name, options in {"one.csv": ["--workers", "1"], "two.csv": ["--workers", "2"],
+                          "two.parquet": ["--workers", "2"]}.items():  # fmt: skip
+        result = runner.invoke(app, ["recommend", "--model", str(folder), "--all-users", "-k", "10",
+                                     "--out", str(tmp_path / name), *options])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f"wrote 9430 rows for 943 users to {tmp_path / name}" in result.output
+        outputs[name] = pd.read_parquet(tmp_path / name) if name.endswith("parquet") else pd.read_csv(
+            tmp_path / name, dtype={"user_id": str, "item_id": str})  # fmt: skip
+    pd.testing.assert_frame_equal(outputs["one.csv"], outputs["two.csv"])
+    pd.testing.assert_frame_equal(outputs["two.csv"], outputs["two.parquet"], check_dtype=False)
+    assert list(outputs["one.csv"].columns) == ["user_id", "item_id", "rank", "score"]
+    bad = runner.invoke(app, ["recommend", "--model", str(folder), "--all-users", "--format", "xlsx"])
+    assert bad.exit_code == 1 and "--format must be csv or parquet" in bad.output
+    stdout = runner.invoke(app, ["recommend", "--model", str(folder), "--all-users", "-k", "2", "--workers", "2"])
+    assert stdout.exit_code == 0 and stdout.output.count("\n") == 1 + 2 * 943
