@@ -63,3 +63,20 @@ def test_cli_all_users_streams_csv_and_parquet(ml100k: Dataset, tmp_path: Path) 
     assert bad.exit_code == 1 and "--format must be csv or parquet" in bad.output
     stdout = runner.invoke(app, ["recommend", "--model", str(folder), "--all-users", "-k", "2", "--workers", "2"])
     assert stdout.exit_code == 0 and stdout.output.count("\n") == 1 + 2 * 943
+
+
+@pytest.mark.parametrize("options", [{}, {"exclude_seen": False}, {"k": 300}])
+def test_sparse_ranking_equals_dense(ml100k: Dataset, monkeypatch: pytest.MonkeyPatch, options: dict) -> None:
+    """item-kNN ranks from its sparse scores; the lists equal the dense path's, masks and cold rows included."""
+    pipeline = PipelineConfig.for_model("itemknn", {"neighbours": 30}).fit(ml100k.interactions)
+    rng = np.random.default_rng(0)
+    history = pipeline.history[:200].tolil()
+    history[5] = 0  # a row without history: popularity
+    candidates = rng.random(pipeline.n_items) < 0.7
+    request = RecommendRequest.for_history(history.tocsr(), candidates=candidates, **options)
+    fast = pipeline.recommend(request)
+    monkeypatch.setattr(type(pipeline.scorer), "sparse_scores", lambda self, users, history: None)
+    dense = pipeline.recommend(request)
+    assert np.array_equal(fast.items, dense.items)
+    assert np.array_equal(fast.scores, dense.scores, equal_nan=True)
+    assert fast.cold[5] and (fast.items[5][:10] == dense.items[5][:10]).all()

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from prismrec.core.cold_start import cold_rows_variant
 from prismrec.core.config import PipelineConfig, RerankConfig, rerank_setting
 from prismrec.core.explain import Explainer
-from prismrec.core.ranking import by_score, top_k
+from prismrec.core.ranking import by_score, sparse_top_k, top_k
 from prismrec.core.request import RecommendRequest, RecommendResult, SimilarRequest
 from prismrec.core.similar import similar_items
 from prismrec.data.items import ItemSide, category_mask
@@ -154,21 +154,16 @@ class FittedPipeline:
         items = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
         chunk = max(1, SCORE_BUDGET // max(n_items, 1))
-        popular = self.popularity.astype(np.float32)
         pool = k if self.reranker is None else min(max(k, self.config.recommend.candidates), n_items)
         for start in range(0, len(users), chunk):
             block_users = users[start : start + chunk]
             block_history = rows[start : start + chunk]
-            block = self._score(block_users, block_history)
-            cold = np.diff(block_history.indptr) == 0
-            if cold.any():
-                block[cold] = popular
-            if allowed is not None:
-                block[:, ~allowed] = -np.inf
-            if exclude_seen:
-                seen_rows = np.repeat(np.arange(len(block_users)), np.diff(block_history.indptr))
-                block[seen_rows, block_history.indices] = -np.inf
-            top_items, top_scores = top_k(block, pool)
+            sparse = self.scorer.sparse_scores(block_users, block_history) if self.n_items == self.scored_items \
+                else None  # fmt: skip
+            if sparse is not None:
+                top_items, top_scores = self._sparse_pool(sparse, block_history, pool, allowed, exclude_seen)
+            else:
+                top_items, top_scores = self._dense_pool(block_users, block_history, pool, allowed, exclude_seen)
             if self.reranker is not None:
                 context = RerankContext(self.side, self.popularity, block_history, exposure)
                 top_items, top_scores = self.reranker.rerank(top_items, top_scores, context, k)
@@ -177,6 +172,32 @@ class FittedPipeline:
             items[start : start + chunk] = top_items
             scores[start : start + chunk] = top_scores
         return items, scores
+
+    def _dense_pool(self, users: np.ndarray, history: sp.csr_matrix, pool: int, allowed: np.ndarray | None,
+                    exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Each row's top `pool` from a dense score block (rows without history: popularity)."""
+        block = self._score(users, history)
+        cold = np.diff(history.indptr) == 0
+        if cold.any():
+            block[cold] = self.popularity.astype(np.float32)
+        if allowed is not None:
+            block[:, ~allowed] = -np.inf
+        if exclude_seen:
+            seen_rows = np.repeat(np.arange(len(users)), np.diff(history.indptr))
+            block[seen_rows, history.indices] = -np.inf
+        return top_k(block, pool)
+
+    def _sparse_pool(self, scores: sp.csr_matrix, history: sp.csr_matrix, pool: int, allowed: np.ndarray | None,
+                     exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The same lists as `_dense_pool` from a scorer's sparse scores (positive entries, zero elsewhere)."""
+        items, values = sparse_top_k(scores, pool, allowed, history if exclude_seen else None)
+        cold = np.flatnonzero(np.diff(history.indptr) == 0)
+        if len(cold):
+            popular = np.broadcast_to(self.popularity.astype(np.float32), (len(cold), self.n_items)).copy()
+            if allowed is not None:
+                popular[:, ~allowed] = -np.inf
+            items[cold], values[cold] = top_k(popular, pool)
+        return items, values
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """float32[n, n_items]: the scorer's scores, then the text scores of items added after the fit."""

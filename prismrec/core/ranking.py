@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def by_score(items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,3 +50,49 @@ def _exact_top(scores: np.ndarray, k: int) -> np.ndarray:
     need = k - above.sum(axis=1, keepdims=True)
     take = above | (at & (np.cumsum(at, axis=1) <= need))
     return np.nonzero(take)[1].reshape(n, k)
+
+
+def sparse_top_k(
+    scores: sp.csr_matrix, k: int, allowed: np.ndarray | None = None, seen: sp.csr_matrix | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`top_k` of rows whose every unstored entry is 0 and every stored one positive, without densifying.
+
+    The same lists as `top_k` on the dense rows with disallowed and seen items set to -inf: the largest
+    stored scores (ties by lower index), then zeros at the lowest allowed, unseen indices. Cost per row
+    is its stored entries, not the catalogue (a zero fill scans the catalogue only for rows with fewer
+    than k positive candidates).
+
+    Args:
+        scores: CSR [n, m], stored values > 0.
+        k: list length.
+        allowed: bool[m] items that may be returned, or None for all.
+        seen: CSR [n, m] whose stored entries are never returned (the histories), or None.
+    """
+    n, m = scores.shape
+    k = min(k, m)
+    items = np.full((n, k), -1, dtype=np.int64)
+    values = np.full((n, k), np.nan, dtype=np.float32)
+    blocked = np.zeros(m, dtype=bool) if allowed is None else ~np.asarray(allowed, dtype=bool)
+    for row in range(n):
+        start, stop = scores.indptr[row], scores.indptr[row + 1]
+        index, value = scores.indices[start:stop], scores.data[start:stop]
+        seen_items = seen.indices[seen.indptr[row] : seen.indptr[row + 1]] if seen is not None else index[:0]
+        mask = blocked.copy() if len(seen_items) else blocked
+        mask[seen_items] = True
+        keep = ~mask[index]
+        index, value = index[keep], value[keep]
+        if len(index) > k:
+            part = np.argpartition(-value, k - 1)[:k]
+            if (value >= value[part].min()).sum() > k:  # ties at the cut: order every candidate
+                part = np.lexsort((index, -value))[:k]
+            index, value = index[part], value[part]
+        order = np.lexsort((index, -value))
+        filled = len(order)
+        items[row, :filled], values[row, :filled] = index[order], value[order]
+        if filled < k:
+            free = ~mask
+            free[index] = False
+            zeros = np.flatnonzero(free)[: k - filled]
+            items[row, filled : filled + len(zeros)] = zeros
+            values[row, filled : filled + len(zeros)] = 0.0
+    return items, values

@@ -86,6 +86,13 @@ class Scorer(ABC):
         scores = self._score(users, history.tocsr())
         return np.asarray(scores, dtype=np.float32)
 
+    def sparse_scores(self, users: np.ndarray, history: sp.csr_matrix) -> sp.csr_matrix | None:
+        """The scores as CSR [n, n_items] when they are positive where stored and 0 elsewhere (None: dense only).
+
+        Ranking then costs each row's stored entries instead of the whole catalogue (`core.ranking.sparse_top_k`).
+        """
+        return None
+
     def peak_bytes(self, shape: DataShape) -> int:
         """Bytes the fit needs at its peak, estimated from the data's shape (an upper estimate).
 

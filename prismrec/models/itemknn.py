@@ -73,6 +73,16 @@ class ItemKNN(Scorer):
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return (history @ self.similarity).toarray()
 
+    def sparse_scores(self, users: np.ndarray, history: sp.csr_matrix) -> sp.csr_matrix | None:
+        """history @ similarity without densifying; None when a history weight is negative (not all scores ≥ 0)."""
+        history = history.tocsr()
+        if self._history is None or history.shape[1] != self.n_items or (history.data < 0).any():
+            return None
+        scores = (history @ self.similarity).tocsr()
+        scores.data = scores.data.astype(np.float32)
+        scores.eliminate_zeros()
+        return scores
+
     def item_relation(self, seen: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self.similarity[seen][:, items].toarray()
 
