@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from prismrec.data.readers import (
+    numbers_of,
     parse_float,
     read_delimited,
     require_columns,
@@ -75,10 +76,11 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
 
 def parse_timestamps(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     """float64 Unix seconds from numbers or ISO dates; the first unreadable value raises `DataError`."""
+    numbers = numbers_of(frame[column])
+    if not np.isnan(numbers).any():
+        return parse_float(frame, column, path, values=numbers)
     raw = frame[column].str.strip()
-    numeric = pd.to_numeric(raw, errors="coerce")
-    if numeric.notna().all():
-        return parse_float(frame, column, path)
+    numeric = pd.Series(numbers, index=raw.index)
     dates = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
     bad = (dates.isna() & numeric.isna()).to_numpy()
     if bad.any():

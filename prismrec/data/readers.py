@@ -130,14 +130,22 @@ def require_columns(frame: pd.DataFrame, path: Path, required: Sequence[str], hi
 
 
 def parse_float(
-    frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = False
+    frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = False, values: np.ndarray | None = None
 ) -> np.ndarray:
-    """float64 values of a string column; the first non-number raises `DataError` with its line."""
+    """float64 values of a string column; the first non-number raises `DataError` with its line.
+
+    `values`: the column already read by `numbers_of`, if the caller has it.
+    """
     raw = frame[column]
-    values = pd.to_numeric(raw.str.strip(), errors="coerce").to_numpy(np.float64)
-    bad = np.isnan(values) & ~(raw.str.strip().str.lower() == "nan").to_numpy()
-    if allow_empty:
-        bad &= (raw.str.strip() != "").to_numpy()
+    values = numbers_of(raw) if values is None else values
+    missing = np.flatnonzero(np.isnan(values))
+    bad = np.zeros(len(values), dtype=bool)
+    if len(missing):  # only the cells that did not read as numbers are looked at again
+        stripped = raw.iloc[missing].str.strip()
+        unreadable = ~(stripped.str.lower() == "nan").to_numpy()
+        if allow_empty:
+            unreadable &= (stripped != "").to_numpy()
+        bad[missing] = unreadable
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise DataError(f"'{raw.iloc[first]}' is not a number", path, int(frame["_line"].iloc[first]), column)
@@ -145,6 +153,15 @@ def parse_float(
     if infinite.any():
         first = int(np.flatnonzero(infinite)[0])
         raise DataError(f"'{raw.iloc[first]}' is not a finite number", path, int(frame["_line"].iloc[first]), column)
+    return values
+
+
+def numbers_of(raw: pd.Series) -> np.ndarray:
+    """float64 of a string column; cells with surrounding spaces are stripped, unreadable ones are NaN."""
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64)
+    missing = np.flatnonzero(np.isnan(values))
+    if len(missing):
+        values[missing] = pd.to_numeric(raw.iloc[missing].str.strip(), errors="coerce").to_numpy(np.float64)
     return values
 
 

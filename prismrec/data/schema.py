@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ class IdMap:
         """The sorted union of several id collections (string order): independent of file order."""
         union: set[str] = set()
         for group in id_groups:
-            union.update(str(i) for i in group)
+            union.update(str(i) for i in pd.unique(np.asarray(_listed(group), dtype=object)))
         return cls(sorted(union))
 
     def __len__(self) -> int:
@@ -76,12 +77,22 @@ class IdMap:
         return np.fromiter((self.index(e, kind) for e in externals), dtype=np.int64)
 
     def lookup(self, externals: Iterable[str]) -> np.ndarray:
-        """int64[n]: indices, with -1 for unknown ids (no error)."""
-        return np.fromiter((self._index.get(str(e), -1) for e in externals), dtype=np.int64)
+        """int64[n]: indices, with -1 for unknown ids (no error); hashed in bulk, so millions take seconds."""
+        keys = pd.Index(np.asarray(_listed(externals), dtype=object)).astype(str)
+        return self._hashed.get_indexer(keys).astype(np.int64)
+
+    @cached_property
+    def _hashed(self) -> pd.Index:
+        return pd.Index(self._ids)
 
     def to_external(self, indices: np.ndarray) -> np.ndarray:
         """object array of the same shape: external ids of `indices`."""
         return self._ids[np.asarray(indices)]
+
+
+def _listed(values: Iterable[str]) -> Sequence[str] | np.ndarray | pd.Series:
+    """Arrays and series as they are; any other iterable as a list."""
+    return values if isinstance(values, np.ndarray | pd.Series | pd.Index | list | tuple) else list(values)
 
 
 @dataclass(frozen=True)
@@ -347,9 +358,8 @@ def assemble(
         (interactions, catalog, share of rows dropped as duplicates).
     """
     n_raw = len(events)
-    events = events.reset_index(drop=True).assign(_row=np.arange(n_raw))
-    ordered = events.sort_values(["user_id", "item_id", "timestamp", "_row"], kind="mergesort", na_position="last")
-    kept = ordered.drop_duplicates(["user_id", "item_id"], keep="first").sort_values("_row", kind="mergesort")
+    events = events.reset_index(drop=True)
+    kept = events.iloc[earliest_of_each_pair(events)]
     duplicate_share = 1.0 - len(kept) / n_raw if n_raw else 0.0
 
     item_sources: list[Iterable[str]] = [kept["item_id"], extra_item_ids]
@@ -367,6 +377,22 @@ def assemble(
     )
     catalog = build_catalog(item_ids, items, text_fields, category_column)
     return interactions, catalog, duplicate_share
+
+
+def earliest_of_each_pair(events: pd.DataFrame) -> np.ndarray:
+    """int64 rows (ascending) keeping each (user_id, item_id) pair once: its earliest timestamp, then first line.
+
+    Pairs are compared on hashed integer codes, so a log of millions of events dedupes in seconds.
+    """
+    users, _ = pd.factorize(events["user_id"])
+    items, item_uniques = pd.factorize(events["item_id"])
+    pair = users.astype(np.int64) * max(len(item_uniques), 1) + items
+    rows = np.arange(len(events))
+    times = np.nan_to_num(events["timestamp"].to_numpy(np.float64), nan=np.inf)  # missing times sort last
+    order = np.lexsort((rows, times, pair))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = pair[order][1:] != pair[order][:-1]
+    return np.sort(order[first])
 
 
 def build_catalog(

@@ -91,11 +91,12 @@ def human_size(n_bytes: float) -> str:
 
 def check_fits(model: str, needed: int, shape: DataShape, alternatives: dict[str, int],
                available: int | None = None) -> None:  # fmt: skip
-    """Raise MemoryRefusal when `needed` bytes do not fit; `alternatives` = other models and their needs."""
+    """Raise MemoryRefusal when `needed` bytes do not fit; `alternatives` = other models and their needs, in the
+    order to suggest them."""
     budget = available if available is not None else available_bytes()
     if needed <= HEADROOM * budget:
         return
-    fitting = [f"{name} (about {human_size(cost)})" for name, cost in sorted(alternatives.items(), key=lambda kv: kv[1])
+    fitting = [f"{name} (about {human_size(cost)})" for name, cost in alternatives.items()
                if name != model and cost <= HEADROOM * budget]  # fmt: skip
     instead = f"use --model {' or '.join(fitting[:2])} instead" if fitting else "no model fits: sample the log"
     raise MemoryRefusal(
