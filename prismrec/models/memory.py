@@ -96,9 +96,9 @@ def check_fits(model: str, needed: int, shape: DataShape, alternatives: dict[str
     budget = available if available is not None else available_bytes()
     if needed <= HEADROOM * budget:
         return
-    fitting = [f"{name} (about {human_size(cost)})" for name, cost in alternatives.items()
+    fitting = [f"--model {name} (about {human_size(cost)})" for name, cost in alternatives.items()
                if name != model and cost <= HEADROOM * budget]  # fmt: skip
-    instead = f"use --model {' or '.join(fitting[:2])} instead" if fitting else "no model fits: sample the log"
+    instead = f"use {' or '.join(fitting[:2])} instead" if fitting else "no model fits: sample the log"
     raise MemoryRefusal(
         f"model '{model}' needs about {human_size(needed)} for {shape.n_users:,} users × {shape.n_items:,} items "
         f"({shape.nnz:,} events), this machine has {human_size(budget)} available; {instead}"
