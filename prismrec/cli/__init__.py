@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from prismrec.cli import bundles, datasets, evaluating, fitting, recommending, searching, serving
+from prismrec.cli import bundles, datasets, evaluating, fitting, recommending, searching, serving, synth
 
 app = typer.Typer(
     help="prismrec: fit, evaluate and serve recommendations that are relevant and diverse.",
@@ -41,6 +41,7 @@ bundles_app.command("fit")(bundles.bundles_fit)
 bundles_app.command("recommend")(bundles.bundles_recommend)
 bundles_app.command("generate")(bundles.bundles_generate)
 app.add_typer(bundles_app, name="bundles")
+app.command()(synth.synth)
 
 
 def main() -> None:
