@@ -174,6 +174,8 @@ def test_state_round_trip_of_the_variants(values: dict[str, object]) -> None:
     np.testing.assert_array_equal(restored.score(users), model.score(users))
     again = TwoTower(model.params).fit_matrix(history, side)
     np.testing.assert_array_equal(again.score(users), model.score(users))
+    user_vectors, item_vectors = model.factors(users, history)  # inner products reproduce the scores (ANN)
+    np.testing.assert_allclose(user_vectors @ item_vectors.T, model.score(users), atol=1e-5)
 
 
 def one_hot_categories(groups: np.ndarray) -> sp.csr_matrix:

@@ -48,6 +48,7 @@ def recommend_blocks(pipeline: FittedPipeline, users: np.ndarray, k: int, worker
             yield part, pipeline.recommend(RecommendRequest.for_users(part, k=k, explain=explain))
         return
     global _WORKER_PIPELINE
+    pipeline.warm()  # built once here, shared by the forked workers
     _WORKER_PIPELINE = pipeline
     try:
         context = multiprocessing.get_context("fork")

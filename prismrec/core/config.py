@@ -27,6 +27,7 @@
     exclude_seen = true  # never recommend what the user already has
     candidates = 100     # top-scored items the re-ranker chooses from
     order = "rerank"     # or "score": the re-ranker picks the items, they are shown by score
+    retrieval = "auto"   # exact, ann (HNSW over factor models' item vectors) or auto (ann from 20,000 items)
 """
 
 from __future__ import annotations
@@ -139,6 +140,9 @@ class RecommendConfig:
     candidates: int = param(100, "top-scored items per user the re-ranker chooses from", min=1, max=100_000)
     order: str = param("rerank", "order of a re-ranked list: as the re-ranker built it, or its items by score",
                        choices=("rerank", "score"))  # fmt: skip
+    retrieval: str = param("auto", "exact (score every item), ann (HNSW over the factors of ALS, BPR and the "
+                           "two-tower) or auto (ann from 20,000 items on)",
+                           choices=("auto", "exact", "ann"))  # fmt: skip
 
 
 @dataclass(frozen=True)

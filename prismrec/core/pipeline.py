@@ -12,6 +12,7 @@ that shares the fitted arrays.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,7 @@ from prismrec.core.config import PipelineConfig, RerankConfig, rerank_setting
 from prismrec.core.explain import Explainer
 from prismrec.core.ranking import by_score, sparse_top_k, top_k
 from prismrec.core.request import RecommendRequest, RecommendResult, SimilarRequest
+from prismrec.core.retrieval import ANN_MIN_ITEMS, MAX_EXTRA, FactorGraph
 from prismrec.core.similar import similar_items
 from prismrec.data.items import ItemSide, category_mask
 from prismrec.data.schema import IdMap
@@ -154,13 +156,17 @@ class FittedPipeline:
         items = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
         chunk = max(1, SCORE_BUDGET // max(n_items, 1))
+        graph = self._graph_for(allowed)
         pool = k if self.reranker is None else min(max(k, self.config.recommend.candidates), n_items)
         for start in range(0, len(users), chunk):
             block_users = users[start : start + chunk]
             block_history = rows[start : start + chunk]
             sparse = self.scorer.sparse_scores(block_users, block_history) if self.n_items == self.scored_items \
                 else None  # fmt: skip
-            if sparse is not None:
+            if graph is not None:
+                top_items, top_scores = self._graph_pool(graph, block_users, block_history, pool, allowed,
+                                                         exclude_seen)  # fmt: skip
+            elif sparse is not None:
                 top_items, top_scores = self._sparse_pool(sparse, block_history, pool, allowed, exclude_seen)
             else:
                 top_items, top_scores = self._dense_pool(block_users, block_history, pool, allowed, exclude_seen)
@@ -186,6 +192,40 @@ class FittedPipeline:
             seen_rows = np.repeat(np.arange(len(users)), np.diff(history.indptr))
             block[seen_rows, history.indices] = -np.inf
         return top_k(block, pool)
+
+    def warm(self) -> None:
+        """Build what scoring many users will read (the factor graph) now, e.g. before forking workers."""
+        self._graph_for(None)
+
+    def _graph_for(self, allowed: np.ndarray | None) -> FactorGraph | None:
+        """The factor graph when `[recommend] retrieval` asks for it and the request can use it, else None."""
+        mode = self.config.recommend.retrieval
+        wanted = mode == "ann" or (mode == "auto" and self.n_items >= ANN_MIN_ITEMS)
+        narrow = allowed is not None and (~allowed).sum() > MAX_EXTRA  # many exclusions: score every item
+        if not wanted or narrow or self.n_items != self.scored_items:
+            return None
+        return self.factor_graph
+
+    @cached_property
+    def factor_graph(self) -> FactorGraph | None:
+        """HNSW graph over the scorer's item vectors (factor scorers with hnswlib installed), built on first use."""
+        probe = self.scorer.factors(np.zeros(1, dtype=np.int64), self.history[:1])
+        if probe is None or importlib.util.find_spec("hnswlib") is None:
+            return None
+        return FactorGraph.build(probe[1])
+
+    def _graph_pool(self, graph: FactorGraph, users: np.ndarray, history: sp.csr_matrix, pool: int,
+                    allowed: np.ndarray | None, exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Each row's top `pool` by ANN over the factors; rows without history or not filled: `_dense_pool`."""
+        factors = self.scorer.factors(users, history)
+        assert factors is not None  # the graph exists only for factor scorers
+        seen = [history.indices[history.indptr[r] : history.indptr[r + 1]] if exclude_seen else history.indices[:0]
+                for r in range(len(users))]  # fmt: skip
+        items, values, complete = graph.top(factors[0], pool, seen, allowed)
+        exact = np.flatnonzero(~complete | (np.diff(history.indptr) == 0))
+        if len(exact):
+            items[exact], values[exact] = self._dense_pool(users[exact], history[exact], pool, allowed, exclude_seen)
+        return items, values
 
     def _sparse_pool(self, scores: sp.csr_matrix, history: sp.csr_matrix, pool: int, allowed: np.ndarray | None,
                      exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip

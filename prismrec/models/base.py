@@ -93,6 +93,11 @@ class Scorer(ABC):
         """
         return None
 
+    def factors(self, users: np.ndarray, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:
+        """(user vectors float32[n, f], item vectors float32[n_items, f]) with scores = users @ items.T exactly,
+        for scorers that are inner products (None: they are not). Large catalogues are then searched by ANN."""
+        return None
+
     def peak_bytes(self, shape: DataShape) -> int:
         """Bytes the fit needs at its peak, estimated from the data's shape (an upper estimate).
 

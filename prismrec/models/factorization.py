@@ -44,6 +44,9 @@ class _Factorization(Scorer):
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.user_factors[users] @ self.item_factors.T
 
+    def factors(self, users: np.ndarray, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        return self.user_factors[np.asarray(users, dtype=np.int64)], self.item_factors
+
     def _train(self, model: object, history: sp.csr_matrix) -> None:
         """Fit an implicit model with one BLAS thread (implicit asks for it) and keep its factors."""
         with threadpool_limits(1, "blas"):

@@ -244,6 +244,14 @@ class TwoTower(Scorer):
         scores = profiles @ self.item_embeddings.T
         return scores if self.item_bias is None else scores + self.item_bias
 
+    def factors(self, users: np.ndarray, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """p_u and e_i, with a constant 1 and the offset b_i appended when the model has item offsets."""
+        profiles = self._user_tower(np.asarray(history.astype(np.float32) @ self.item_embeddings, dtype=np.float32))
+        if self.item_bias is None:
+            return profiles, self.item_embeddings
+        ones = np.ones((len(profiles), 1), dtype=np.float32)
+        return np.hstack([profiles, ones]), np.hstack([self.item_embeddings, self.item_bias[:, None]])
+
     def _user_tower(self, sums: np.ndarray) -> np.ndarray:
         """float32[n, dim] p_u from the weighted sums of history embeddings [n, dim]."""
         profiles = _normalise(sums)
