@@ -21,18 +21,19 @@ from prismrec.core.ranking import top_k
 
 ANN_MIN_ITEMS = 20_000  # "auto" retrieval uses the graph from this many items on
 MAX_EXTRA = 512  # at most this many more neighbours are fetched to make up for seen and excluded items
+COVERED_SHARE = 0.9  # the extra neighbours cover this share of a block's rows; longer histories are scored exactly
 GRAPH_DEGREE = 16
 EF_CONSTRUCTION = 200
-EF_SEARCH = 128
+EF_SEARCH = 256  # recall@10 0.96 against exact ALS on 50,000 synthetic items (128: 0.94)
 SEED = 42
 
 
 @dataclass(frozen=True)
 class FactorGraph:
-    """An HNSW graph over item vectors made equal-norm (inner product → cosine).
+    """An HNSW graph over item vectors under inner product.
 
     Attributes:
-        graph: the hnswlib index (cosine space), labels = item indices.
+        graph: the hnswlib index ("ip" space), labels = item indices.
         items: float32[n_items, f] the item vectors as the scorer gave them.
     """
 
@@ -45,12 +46,9 @@ class FactorGraph:
         import hnswlib
 
         items = np.ascontiguousarray(items, dtype=np.float32)
-        norms = np.linalg.norm(items, axis=1)
-        radius = float(norms.max()) if len(norms) else 1.0
-        padded = np.hstack([items, np.sqrt(np.maximum(radius**2 - norms**2, 0.0))[:, None]]).astype(np.float32)
-        graph = hnswlib.Index(space="cosine", dim=padded.shape[1])
-        graph.init_index(max_elements=len(padded), M=GRAPH_DEGREE, ef_construction=EF_CONSTRUCTION, random_seed=SEED)
-        graph.add_items(padded, np.arange(len(padded)), num_threads=1)
+        graph = hnswlib.Index(space="ip", dim=items.shape[1])
+        graph.init_index(max_elements=len(items), M=GRAPH_DEGREE, ef_construction=EF_CONSTRUCTION, random_seed=SEED)
+        graph.add_items(items, np.arange(len(items)), num_threads=1)
         return cls(graph, items)
 
     def top(self, users: np.ndarray, k: int, seen: list[np.ndarray], allowed: np.ndarray | None,
@@ -62,12 +60,13 @@ class FactorGraph:
         """
         n = len(users)
         n_items = len(self.items)
-        extra = min(max((len(s) for s in seen), default=0) + (0 if allowed is None else int((~allowed).sum())),
-                    MAX_EXTRA)  # fmt: skip
+        # Enough extra neighbours for most rows' seen items; the longest histories go to the exact path instead.
+        lengths = np.fromiter((len(s) for s in seen), dtype=np.int64, count=n)
+        typical = int(np.quantile(lengths, COVERED_SHARE)) if n else 0
+        extra = min(typical + (0 if allowed is None else int((~allowed).sum())), MAX_EXTRA)
         fetch = min(k + extra, n_items)
-        queries = np.hstack([users, np.zeros((n, 1), dtype=np.float32)]).astype(np.float32)
         self.graph.set_ef(max(EF_SEARCH, fetch))
-        labels, _ = self.graph.knn_query(queries, k=fetch, num_threads=1)
+        labels, _ = self.graph.knn_query(np.ascontiguousarray(users, dtype=np.float32), k=fetch, num_threads=1)
         labels = labels.astype(np.int64)
         keep = np.ones_like(labels, dtype=bool)
         if allowed is not None:
