@@ -14,7 +14,7 @@ from prismrec.models.memory import DataShape, check_fits
 from prismrec.profiles.history import history_matrix
 from prismrec.semantic.embed import catalog_texts, embed_catalog
 
-SCALABLE_MODELS = ("itemknn", "als", "bpr")  # what a refused fit suggests instead, when it fits
+SCALABLE_MODELS = ("sansa", "itemknn", "als", "bpr")  # what a refused fit suggests instead, when it fits
 
 
 def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog | None = None) -> FittedPipeline:

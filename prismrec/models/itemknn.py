@@ -34,16 +34,12 @@ class ItemKNN(Scorer):
     def peak_bytes(self, shape: DataShape) -> int:
         """The matrix and its transposes, one block of co-occurrence counts (dense cells + a sparse copy bounded by
         the block's share of the co-occurrence products) and the kept neighbours (COO, then CSR)."""
-        block = self._block(shape.n_items)
+        block = block_size(shape.n_items)
         share = block / max(shape.n_items, 1)
         co_block = min(shape.n_items * block, int(shape.degree_squares * share))
         kept = shape.n_items * min(self.params.neighbours, max(shape.n_items - 1, 1))
         return 3 * shape.matrix_bytes + BYTES_PER_CELL * shape.n_items * block + 12 * co_block + 2 * 24 * kept
 
-    @staticmethod
-    def _block(n_items: int) -> int:
-        """Target items per block: BLOCK_BYTES of working cells (at least 1, at most all)."""
-        return int(min(max(BLOCK_BYTES // (BYTES_PER_CELL * max(n_items, 1)), 1), max(n_items, 1)))
 
     def _fit(self, history: sp.csr_matrix) -> None:
         """Top-k cosine neighbours per target item, computed block by block of target items (bounded memory)."""
@@ -53,7 +49,7 @@ class ItemKNN(Scorer):
         norms = np.sqrt(np.asarray(item_users.sum(axis=1)).ravel()).astype(np.float32)
         n = history.shape[1]
         k = min(self.params.neighbours, max(n - 1, 1))
-        step = self._block(n)
+        step = block_size(n)
         rows, cols, vals = [], [], []
         for start in range(0, n, step):
             stop = min(n, start + step)
@@ -91,3 +87,8 @@ class ItemKNN(Scorer):
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.similarity = sparse_from_state("similarity", arrays)
+
+
+def block_size(n_items: int) -> int:
+    """Target items per block of co-occurrence counts: BLOCK_BYTES of working cells (at least 1, at most all)."""
+    return int(min(max(BLOCK_BYTES // (BYTES_PER_CELL * max(n_items, 1)), 1), max(n_items, 1)))
