@@ -25,7 +25,8 @@ def random_log(n_users: int = 300, n_items: int = 120, density: float = 0.05, se
 
 def test_unpruned_sansa_equals_ease() -> None:
     history = random_log()
-    exact = {"neighbours": 1000, "inverse_entries": 1000, "drop_tol": 0.0, "iterations": 8, "lambda": 50.0}
+    exact = {"neighbours": 1000, "inverse_entries": 1000, "drop_tol": 0.0, "fill_factor": 100.0, "iterations": 8,
+             "lambda": 50.0}
     sansa = scorer_class("sansa")(**{k.replace("lambda", "lambda_"): v for k, v in exact.items()})
     sansa.fit_matrix(history)
     ease = scorer_class("ease")(lambda_=50.0).fit_matrix(history)

@@ -35,10 +35,10 @@ from prismrec.params import param
 @dataclass(frozen=True)
 class SANSAParams:
     lambda_: float = param(250.0, "L2 regularisation λ added to the Gram matrix diagonal", min=1e-6)
-    neighbours: int = param(200, "largest co-occurrence counts kept per item in the Gram matrix", min=1)
-    drop_tol: float = param(1e-4, "incomplete factorisation: entries below this (relative) are dropped", min=0.0)
-    fill_factor: float = param(10.0, "incomplete factorisation: at most this many times A's entries", min=1.0)
-    inverse_entries: int = param(200, "entries kept per column of the approximate inverse factor", min=1)
+    neighbours: int = param(50, "largest co-occurrence counts kept per item in the Gram matrix", min=1)
+    drop_tol: float = param(1e-3, "incomplete factorisation: entries below this (relative) are dropped", min=0.0)
+    fill_factor: float = param(2.0, "incomplete factorisation: at most this many times A's entries", min=1.0)
+    inverse_entries: int = param(50, "entries kept per column of the approximate inverse factor", min=1)
     iterations: int = param(2, "Newton–Schulz refinements of the inverse factor", min=0, max=10)
 
 
@@ -144,17 +144,19 @@ def pruned_gram(history: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
 
 
 def approximate_inverse(lower: sp.csc_matrix, entries: int, iterations: int) -> sp.csc_matrix:
-    """K ≈ L⁻¹ for a unit lower-triangular L: K₀ = 2I − L, then K ← K(2I − L K), each kept to `entries` per column."""
+    """K ≈ L⁻¹ for a unit lower-triangular L: K₀ = 2I − L, then Newton–Schulz K ← K + K R with the residual
+    R = I − L K; R and K are kept to `entries` per column, so no product grows beyond entries² per column."""
     n = lower.shape[0]
     identity = sp.identity(n, format="csc", dtype=np.float64)
     inverse = keep_largest(2.0 * identity - lower, entries)
     for _ in range(iterations):
-        inverse = keep_largest(inverse @ (2.0 * identity - lower @ inverse), entries)
+        residual = keep_largest(identity - lower @ inverse, entries, keep_diagonal=False)
+        inverse = keep_largest(inverse + inverse @ residual, entries)
     return inverse
 
 
-def keep_largest(matrix: sp.spmatrix, entries: int) -> sp.csc_matrix:
-    """CSC with each column's `entries` largest-magnitude values (the diagonal always kept)."""
+def keep_largest(matrix: sp.spmatrix, entries: int, keep_diagonal: bool = True) -> sp.csc_matrix:
+    """CSC with each column's `entries` largest-magnitude values (the diagonal always kept, unless told not)."""
     matrix = sp.csc_matrix(matrix)
     matrix.eliminate_zeros()
     lengths = np.diff(matrix.indptr)
@@ -164,7 +166,8 @@ def keep_largest(matrix: sp.spmatrix, entries: int) -> sp.csc_matrix:
     for column in np.flatnonzero(lengths > entries):
         start, stop = matrix.indptr[column], matrix.indptr[column + 1]
         magnitude = np.abs(matrix.data[start:stop])
-        magnitude[matrix.indices[start:stop] == column] = np.inf
+        if keep_diagonal:
+            magnitude[matrix.indices[start:stop] == column] = np.inf
         drop = np.argpartition(-magnitude, entries - 1)[entries:]
         keep[start + drop] = False
     matrix.data[~keep] = 0.0
