@@ -359,8 +359,8 @@ def test_tune_over_history_half_life(data_home: Path) -> None:
 # ------------------------------------------------------------------ the package
 
 
-COMMANDS = {"synth", "fit", "recommend", "evaluate", "tune", "tradeoff", "datasets", "demo", "search", "keys", "serve",
-            "refit", "compact", "bundles"}  # fmt: skip
+COMMANDS = {"fit", "recommend", "evaluate", "tune", "tradeoff", "datasets", "demo", "search", "keys", "serve",
+            "refit", "compact", "bundles", "synth", "spark"}  # fmt: skip
 CLI_DIR = Path(__file__).resolve().parents[1] / "prismrec" / "cli"
 
 

@@ -8,6 +8,7 @@ folder in every test, so nothing is written to ~/.cache.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +16,17 @@ import pandas as pd
 import pytest
 
 import prismrec.semantic.neighbours
+import prismrec.semantic.sentence_transformer
 import prismrec.semantic.tfidf
+from prismrec.core.config import PipelineConfig
 from prismrec.data.schema import Catalog, IdMap, build_catalog
 from prismrec.errors import ConfigError
+from prismrec.semantic import onnx_runtime
 from prismrec.semantic.cache import EmbeddingCache, default_cache_dir
 from prismrec.semantic.embed import embed_catalog
 from prismrec.semantic.encoder import EncoderParams, make_encoder
 from prismrec.semantic.neighbours import knn_similarity
+from prismrec.semantic.precision import PrecisionChoice, choose, supported_modes
 from prismrec.semantic.sentence_transformer import SentenceTransformerEncoder
 from prismrec.semantic.templates import clean, cut, item_texts
 from prismrec.semantic.tfidf import TfidfEncoder
@@ -480,3 +485,149 @@ def test_knn_similarity_by_hand() -> None:
     expected[2, 1] = 0.6
     np.testing.assert_allclose(two.toarray(), expected, atol=1e-6)
     assert two.nnz == 4
+
+
+# ------------------------------------------------------------------ precision modes: ONNX Runtime and "auto"
+
+PRECISION_TEXTS = ["cheap running shoes", "A green tea gift box with three flavours", "",
+                   "The quick brown fox jumps over the lazy dog.", "Fire Emblem: The Sacred Stones",
+                   "GBA 6-Pak Care Case - Game Boy Advance", "word " * 400]  # fmt: skip
+FILLED = [0, 1, 3, 4, 5, 6]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory, minilm: SentenceTransformerEncoder) -> Path:
+    """A cache folder holding the exported + quantised MiniLM, built once for the test session."""
+    pytest.importorskip("onnxruntime")
+    folder = tmp_path_factory.mktemp("onnx-cache")
+    encoder = SentenceTransformerEncoder(precision="onnx-int8", cache_root=folder)
+    encoder._model = minilm._load()  # export from the already loaded weights
+    encoder.encode(["build the ONNX files"])
+    return folder
+
+
+def onnx_encoder(precision: str, cache: Path, minilm: SentenceTransformerEncoder) -> SentenceTransformerEncoder:
+    encoder = SentenceTransformerEncoder(precision=precision, cache_root=cache)
+    encoder._model = minilm._load()
+    return encoder
+
+
+def test_onnx_int8_is_close_to_fp32(minilm: SentenceTransformerEncoder, onnx_cache: Path) -> None:
+    full = minilm.encode(PRECISION_TEXTS)
+    for precision, agreement in (("onnx-fp32", 0.9999), ("onnx-int8", 0.99)):
+        encoder = onnx_encoder(precision, onnx_cache, minilm)
+        vectors = encoder.encode(PRECISION_TEXTS)
+        assert vectors.shape == (7, 384) and vectors.dtype == np.float32 and encoder.dim == 384
+        # unit rows (mean pooling + L2 as sentence-transformers does), a zero row for the empty text
+        np.testing.assert_allclose(np.linalg.norm(vectors[FILLED], axis=1), 1.0, atol=1e-5)
+        assert not vectors[2].any()
+        # rows are unit vectors: the row-wise dot product is the cosine (measured: int8 >= 0.993, fp32 1.0000)
+        assert np.all(np.sum(full[FILLED] * vectors[FILLED], axis=1) >= agreement), precision
+        # a text alone gives the vector it gets in a batch (length-sorted batches do not shift rows); int8
+        # activations are quantised over the whole batch, so there its batch mates move it a little
+        alone = encoder.encode([PRECISION_TEXTS[4]])[0]
+        if precision == "onnx-fp32":
+            np.testing.assert_allclose(alone, vectors[4], atol=1e-5)
+        else:
+            assert alone @ vectors[4] >= 0.99 and not np.allclose(alone, vectors[4], atol=1e-6)
+        assert encoder.model_id.startswith(minilm.model_id.removesuffix(":fp32") + f":{precision}:")
+    int8 = onnx_encoder("onnx-int8", onnx_cache, minilm).encode(PRECISION_TEXTS)
+    assert not np.allclose(int8, full, atol=1e-4)  # really quantised: close, not equal
+
+
+def test_onnx_files_are_built_once_and_keyed_by_versions(
+    minilm: SentenceTransformerEncoder, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = onnx_runtime.artifact_folder(minilm.base_id, onnx_cache)
+    assert {p.name for p in folder.iterdir()} >= {"model-fp32.onnx", "model-int8.onnx", "meta.json", "tokenizer"}
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["export_min_cosine"] >= 0.9999 and meta["int8_weights_kept_fp32"] == 6  # one per layer
+
+    def no_build(*args: object) -> None:
+        raise AssertionError("the ONNX files were built again")
+
+    monkeypatch.setattr(onnx_runtime, "_build", no_build)
+    fresh = SentenceTransformerEncoder(precision="onnx-int8", cache_root=onnx_cache)  # no torch model given
+    assert fresh.encode(["green tea"]).shape == (1, 384)
+    assert fresh._model is None  # running the ONNX files needs no torch model
+
+    key = onnx_runtime.artifact_key(minilm.base_id)
+    monkeypatch.setattr(onnx_runtime, "package_version", lambda name: "0.0-other")
+    assert onnx_runtime.artifact_key(minilm.base_id) != key  # other versions: other files, other cache key
+
+
+def test_choose_never_picks_a_slower_or_disagreeing_mode() -> None:
+    cos = {"fp32": 1.0, "bf16": 0.99998, "onnx-fp32": 1.0, "onnx-int8": 0.993}
+    assert choose({"fp32": 100, "bf16": 300, "onnx-fp32": 250, "onnx-int8": 500}, cos)[0] == "onnx-int8"
+    # int8 is fastest but below cosine 0.99: the next fastest agreeing mode
+    assert choose({"fp32": 100, "bf16": 300, "onnx-int8": 500}, {**cos, "onnx-int8": 0.985})[0] == "bf16"
+    # nothing beats fp32 by the margin (5%): fp32
+    mode, reason = choose({"fp32": 100, "bf16": 104, "onnx-fp32": 90, "onnx-int8": 80}, cos)
+    assert mode == "fp32" and "faster than fp32" in reason
+    assert choose({"fp32": 100}, {"fp32": 1.0})[0] == "fp32"
+
+
+def test_supported_modes_follow_the_cpu() -> None:
+    epyc = {"model": "x", "flags": ["avx2", "avx512_bf16", "avx512_vnni"], "machine": "x86_64"}
+    assert supported_modes(True, epyc) == ["fp32", "bf16", "onnx-fp32", "onnx-int8"]
+    assert supported_modes(False, epyc) == ["fp32", "bf16"]  # no onnxruntime: torch only
+    old = {"model": "y", "flags": ["avx2"], "machine": "x86_64"}
+    assert supported_modes(True, old) == ["fp32", "onnx-fp32", "onnx-int8"]  # no native bf16: not measured
+
+
+def test_auto_picks_no_mode_slower_than_fp32_and_records_it(
+    minilm: SentenceTransformerEncoder, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auto = onnx_encoder("auto", onnx_cache, minilm)
+    mode = auto.precision
+    choice = auto.choice
+    assert choice is not None and mode == choice.mode and mode != "auto"
+    assert set(choice.rates) == set(supported_modes(True)) and choice.rates["fp32"] > 0
+    assert choice.rates[mode] >= choice.rates["fp32"]  # in its own measurement, never slower than fp32
+    assert choice.cosines[mode] >= 0.99  # and agreeing with fp32 on the probe texts
+    assert auto.model_id.endswith(f":{mode}") or f":{mode}:" in auto.model_id
+    assert "auto" not in auto.model_id
+    record = json.loads(auto._record_path().read_text())
+    assert record["mode"] == mode and record["rates"] == choice.rates
+
+    def no_measure(self: SentenceTransformerEncoder) -> None:
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(SentenceTransformerEncoder, "_measure", no_measure)
+    again = onnx_encoder("auto", onnx_cache, minilm)  # the same config later: the recorded mode, same vectors
+    assert again.precision == mode and again.model_id == auto.model_id
+    np.testing.assert_array_equal(again.encode(PRECISION_TEXTS[:2]), auto.encode(PRECISION_TEXTS[:2]))
+    # another batch size is another config: measured on its own (here: refused, as measuring is patched out)
+    with pytest.raises(AssertionError, match="measured again"):
+        _ = SentenceTransformerEncoder(batch_size=8, precision="auto", cache_root=onnx_cache).precision
+
+
+def test_cache_keys_differ_per_resolved_precision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = {p: SentenceTransformerEncoder(precision=p, cache_root=tmp_path).model_id
+           for p in ("fp32", "bf16", "onnx-fp32", "onnx-int8")}  # fmt: skip
+    assert len(set(ids.values())) == 4
+    assert len({EmbeddingCache(tmp_path).folder(i) for i in ids.values()}) == 4  # vectors never mix
+    for precision in ("bf16", "onnx-int8"):  # "auto" is keyed by what it resolved to, never by "auto"
+        fake = PrecisionChoice(precision, {"fp32": 1.0, precision: 2.0}, {"fp32": 1.0, precision: 1.0}, "test")
+        monkeypatch.setattr(SentenceTransformerEncoder, "_measure", lambda self, c=fake: c)
+        auto = SentenceTransformerEncoder(precision="auto", cache_root=tmp_path / precision)
+        assert auto.model_id == ids[precision]
+    assert SentenceTransformerEncoder(precision="auto", cache_root=tmp_path / "bf16").model_id == ids["bf16"]
+    with pytest.raises(ConfigError, match="precision"):
+        SentenceTransformerEncoder(precision="fp8")
+
+
+def test_old_fp32_config_keeps_its_vectors(minilm: SentenceTransformerEncoder) -> None:
+    assert EncoderParams().precision == "auto"  # the new default
+    # a pipeline saved before "auto" existed wrote precision = "fp32" into its config.toml
+    config = PipelineConfig.from_toml(Path(__file__).resolve().parents[1] / "configs" / "ml-100k-diverse.toml")
+    assert config.encoder is not None and config.encoder.precision == "fp32"
+    encoder = make_encoder(config.encoder)
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    # the cache key is the one such pipelines were stored under: "st:<folder>:<fingerprint>:fp32"
+    fingerprint = prismrec.semantic.sentence_transformer._fingerprint(encoder.folder)
+    assert encoder.model_id == f"st:{encoder.folder.name}:{fingerprint}:fp32" == minilm.model_id
+    assert encoder.precision == "fp32" and encoder.choice is None  # nothing measured
+    encoder._model = minilm._load()
+    texts = ["cheap running shoes", "Toy Story (1995). Categories: Animation, Children's, Comedy."]
+    np.testing.assert_array_equal(encoder.encode(texts), minilm.encode(texts))  # torch fp32, as before

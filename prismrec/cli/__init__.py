@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+import prismrec.cli.spark as spark_commands
 from prismrec.cli import bundles, datasets, evaluating, fitting, recommending, searching, serving, synth
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ bundles_app.command("fit")(bundles.bundles_fit)
 bundles_app.command("recommend")(bundles.bundles_recommend)
 bundles_app.command("generate")(bundles.bundles_generate)
 app.add_typer(bundles_app, name="bundles")
+app.add_typer(spark_commands.spark_app(), name="spark")
 app.command()(synth.synth)
 
 

@@ -13,6 +13,7 @@ from prismrec.models import Scorer, scorer_class
 from prismrec.models.memory import DataShape, check_fits
 from prismrec.profiles.history import history_matrix
 from prismrec.semantic.embed import catalog_texts, embed_catalog
+from prismrec.semantic.encoder import make_encoder
 
 SCALABLE_MODELS = ("sansa", "itemknn", "als", "bpr")  # what a refused fit suggests instead, when it fits
 
@@ -24,6 +25,7 @@ def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog |
                           "they must share one item index space (load them together)")  # fmt: skip
     scorer = config.scorer.create()
     check_memory(config.scorer.name, scorer, DataShape.of(train))
+    config = with_resolved_precision(config)
     side = item_side(config, catalog)
     reranker = config.rerank.create() if config.rerank is not None else None
     if reranker is not None:
@@ -39,6 +41,15 @@ def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog |
         texts=tuple(catalog_texts(catalog, config.encoder)) if catalog is not None and config.encoder else (),
         scored_items=train.n_items, fitted_at=time.time(),
     )  # fmt: skip
+
+
+def with_resolved_precision(config: PipelineConfig) -> PipelineConfig:
+    """The config with `[encoder] precision = "auto"` replaced by the mode it resolves to on this machine, so the
+    item vectors, their cache entries and every text encoded later for this pipeline come from one mode."""
+    if config.encoder is None or config.encoder.precision != "auto":
+        return config
+    resolved = getattr(make_encoder(config.encoder), "precision", None)
+    return config if resolved in (None, "auto") else config.with_values({"encoder.precision": resolved})
 
 
 def check_memory(name: str, scorer: Scorer, shape: DataShape) -> None:

@@ -4,6 +4,9 @@ Re-encoding an unchanged catalogue costs a file read; a changed item re-encodes 
 model has a folder with `keys.npy` (sha1 of each text, bytes) and `vectors.npy` (float32 rows);
 new rows are appended and both files replaced atomically, under a file lock so that several
 processes sharing the cache never lose each other's rows.
+
+The same folder holds what the sentence-transformers encoder builds once per machine: `onnx-models/`
+(exported and quantised ONNX files) and `encoder-precision/` (what `precision = "auto"` chose).
 """
 
 from __future__ import annotations

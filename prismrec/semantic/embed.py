@@ -9,6 +9,10 @@ from prismrec.semantic.cache import EmbeddingCache
 from prismrec.semantic.encoder import EncoderParams, TextEncoder, make_encoder
 from prismrec.semantic.templates import item_texts
 
+# Texts handed to the encoder per call. The encoder sorts them by length into its own batches of
+# `batch_size`, so a large call pads far less than one batch at a time.
+ENCODE_CHUNK = 4096
+
 
 def catalog_texts(catalog: Catalog, params: EncoderParams) -> list[str]:
     """The text the encoder reads for every item, in item index order (`params.fields` template)."""
@@ -21,8 +25,9 @@ def embed_catalog(
 ) -> tuple[np.ndarray, TextEncoder]:
     """(float32[n_items, d] unit vectors in item index order, the encoder used)."""
     texts = catalog_texts(catalog, params)
-    encoder = make_encoder(params, corpus=texts)
+    encoder = make_encoder(params, corpus=texts, cache_root=cache.root if cache is not None else None)
     if not params.cache:
         return encoder.encode(texts), encoder
-    vectors = (cache or EmbeddingCache()).encode(encoder.model_id, texts, encoder.encode, params.batch_size, progress)
+    chunk = max(params.batch_size, ENCODE_CHUNK)
+    vectors = (cache or EmbeddingCache()).encode(encoder.model_id, texts, encoder.encode, chunk, progress)
     return vectors, encoder

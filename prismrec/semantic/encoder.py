@@ -9,6 +9,7 @@ packaged all-MiniLM-L6-v2 by default, or a local model folder).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -41,7 +42,12 @@ class EncoderParams:
         "a folder with a local sentence-transformers model, or 'tfidf' (no torch needed)",
     )
     batch_size: int = param(64, "texts per forward pass", min=1, max=4096)
-    precision: str = param("fp32", "fp32, or bf16 autocast on CPUs that support it", choices=("fp32", "bf16"))
+    precision: str = param(
+        "auto",
+        "sentence-transformers models: 'fp32' or 'bf16' (torch), 'onnx-fp32' or 'onnx-int8' (ONNX Runtime), or "
+        "'auto': the fastest of them on this CPU whose vectors agree with fp32 (measured once, recorded)",
+        choices=("auto", "fp32", "bf16", "onnx-fp32", "onnx-int8"),
+    )
     dim: int = param(256, "vector size of the tfidf encoder (LSA components)", min=2, max=4096)
     fields: str = param("", "comma-separated item fields for the text, in order; empty = title, year, categories, "
                             "then every other text field")  # fmt: skip
@@ -49,8 +55,11 @@ class EncoderParams:
     cache: bool = param(True, "keep vectors on disk keyed by (model, text); unchanged items are never re-encoded")
 
 
-def make_encoder(params: EncoderParams, corpus: list[str] | None = None) -> TextEncoder:
-    """The encoder `params` names. The tfidf encoder is fitted on `corpus` (the catalogue texts)."""
+def make_encoder(params: EncoderParams, corpus: list[str] | None = None, cache_root: Path | None = None) -> TextEncoder:
+    """The encoder `params` names. The tfidf encoder is fitted on `corpus` (the catalogue texts).
+
+    `cache_root` is where a sentence-transformers encoder keeps its ONNX files and its "auto" choice
+    (default: the embedding cache folder)."""
     if params.model == "tfidf":
         from prismrec.semantic.tfidf import TfidfEncoder
 
@@ -61,4 +70,4 @@ def make_encoder(params: EncoderParams, corpus: list[str] | None = None) -> Text
         return E5Encoder(params.batch_size)
     from prismrec.semantic.sentence_transformer import SentenceTransformerEncoder
 
-    return SentenceTransformerEncoder(params.model, params.batch_size, params.precision)
+    return SentenceTransformerEncoder(params.model, params.batch_size, params.precision, cache_root=cache_root)
