@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from prismrec.cli import app
@@ -114,3 +115,23 @@ def test_ann_is_not_used_where_it_cannot_help(ml100k: Dataset) -> None:
     assert knn._graph_for(None) is None
     lists = forced.recommend(RecommendRequest.for_users(np.arange(20), k=5, candidates=narrow))
     assert (lists.items < 100).all()
+
+
+def test_sparse_top_k_matches_dense_top_k_on_signed_scores() -> None:
+    """Positive stored scores, then unstored zeros by index, then negative stored scores — as the dense rows."""
+    from prismrec.core.ranking import sparse_top_k, top_k
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n, m = int(rng.integers(1, 15)), int(rng.integers(1, 30))
+        k = int(rng.integers(1, m + 3))
+        dense = rng.integers(-3, 4, size=(n, m)).astype(np.float32) * (rng.random((n, m)) < 0.5)
+        stored = sp.csr_matrix(dense)
+        stored.eliminate_zeros()
+        allowed = rng.random(m) < 0.8
+        seen = sp.csr_matrix((rng.random((n, m)) < 0.2).astype(np.float32))
+        masked = dense.copy()
+        masked[:, ~allowed] = -np.inf
+        masked[seen.toarray() > 0] = -np.inf
+        want, got = top_k(masked, k), sparse_top_k(stored, k, allowed, seen)
+        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1], equal_nan=True)

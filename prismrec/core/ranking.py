@@ -55,15 +55,15 @@ def _exact_top(scores: np.ndarray, k: int) -> np.ndarray:
 def sparse_top_k(
     scores: sp.csr_matrix, k: int, allowed: np.ndarray | None = None, seen: sp.csr_matrix | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`top_k` of rows whose every unstored entry is 0 and every stored one positive, without densifying.
+    """`top_k` of rows whose every unstored entry is 0, without densifying.
 
     The same lists as `top_k` on the dense rows with disallowed and seen items set to -inf: the largest
-    stored scores (ties by lower index), then zeros at the lowest allowed, unseen indices. Cost per row
-    is its stored entries, not the catalogue (a zero fill scans the catalogue only for rows with fewer
-    than k positive candidates).
+    positive stored scores (ties by lower index), then zeros at the lowest allowed, unseen indices not
+    stored, then the negative stored scores. Cost per row is its stored entries, not the catalogue (the
+    zero fill scans the catalogue only for rows with fewer than k positive candidates).
 
     Args:
-        scores: CSR [n, m], stored values > 0.
+        scores: CSR [n, m] (stored zeros are treated as any other zero).
         k: list length.
         allowed: bool[m] items that may be returned, or None for all.
         seen: CSR [n, m] whose stored entries are never returned (the histories), or None.
@@ -81,6 +81,9 @@ def sparse_top_k(
         mask[seen_items] = True
         keep = ~mask[index]
         index, value = index[keep], value[keep]
+        below = value <= 0  # stored non-positive scores rank after the unstored zeros
+        low_index, low_value = index[below], value[below]
+        index, value = index[~below], value[~below]
         if len(index) > k:
             part = np.argpartition(-value, k - 1)[:k]
             if (value >= value[part].min()).sum() > k:  # ties at the cut: order every candidate
@@ -92,7 +95,13 @@ def sparse_top_k(
         if filled < k:
             free = ~mask
             free[index] = False
+            free[low_index] = False
             zeros = np.flatnonzero(free)[: k - filled]
             items[row, filled : filled + len(zeros)] = zeros
             values[row, filled : filled + len(zeros)] = 0.0
+            filled += len(zeros)
+        if filled < k and len(low_index):
+            order = np.lexsort((low_index, -low_value))[: k - filled]
+            items[row, filled : filled + len(order)] = low_index[order]
+            values[row, filled : filled + len(order)] = low_value[order]
     return items, values

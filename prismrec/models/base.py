@@ -87,7 +87,7 @@ class Scorer(ABC):
         return np.asarray(scores, dtype=np.float32)
 
     def sparse_scores(self, users: np.ndarray, history: sp.csr_matrix) -> sp.csr_matrix | None:
-        """The scores as CSR [n, n_items] when they are positive where stored and 0 elsewhere (None: dense only).
+        """The scores as CSR [n, n_items], exact where stored and 0 elsewhere (None: dense only).
 
         Ranking then costs each row's stored entries instead of the whole catalogue (`core.ranking.sparse_top_k`).
         """
