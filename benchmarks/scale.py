@@ -40,7 +40,8 @@ def timed(command: list[str]) -> tuple[int, float, float, str]:
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})  # fmt: skip
     seconds = time.perf_counter() - started
     peak = re.search(r"PEAK (\d+)", done.stderr)
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip() and "PEAK" not in line]
+    lines = [line for line in (done.stdout + done.stderr).splitlines()
+             if line.strip() and "PEAK" not in line and not line.startswith("Command exited")]
     return done.returncode, seconds, int(peak.group(1)) / 2**20 if peak else float("nan"), lines[-1] if lines else ""
 
 
