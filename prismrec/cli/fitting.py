@@ -17,7 +17,7 @@ def fit(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write the fitted pipeline to")],
     items: Annotated[Path | None, typer.Option(help="item file: item_id,title[,description][,categories]")] = None,
     config: Annotated[Path | None, typer.Option(help="pipeline TOML (see configs/)")] = None,
-    model: Annotated[str | None, typer.Option(help="model name: most-popular, itemknn, ease, als, bpr")] = None,
+    model: Annotated[str | None, typer.Option(help="model name: itemknn, ease, sansa, als, bpr, ...")] = None,
     param: ParamOption = [],  # noqa: B006  (typer reads the default)
     map_: MapOption = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,

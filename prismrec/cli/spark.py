@@ -93,7 +93,7 @@ def spark_fit(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write the fitted pipeline to")],
     items: ItemsOption = None,
     config: Annotated[Path | None, typer.Option(help="pipeline TOML (see configs/)")] = None,
-    model: Annotated[str | None, typer.Option(help="model name: most-popular, itemknn, ease, als, bpr")] = None,
+    model: Annotated[str | None, typer.Option(help="model name: itemknn, ease, sansa, als, bpr, ...")] = None,
     param: ParamOption = [],  # noqa: B006
     map_: MapOption = [],  # noqa: B006
     master: MasterOption = "local[*]",
