@@ -6,6 +6,7 @@ sim(i, j) = |U_i ∩ U_j| / (sqrt(|U_i| |U_j|) + shrinkage); each target item ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,28 +44,12 @@ class ItemKNN(Scorer):
 
     def _fit(self, history: sp.csr_matrix) -> None:
         """Top-k cosine neighbours per target item, computed block by block of target items (bounded memory)."""
-        binary = sp.csr_matrix(history, dtype=np.float32)
-        item_users = binary.T.tocsr()
-        by_item = binary.tocsc()
-        norms = np.sqrt(np.asarray(item_users.sum(axis=1)).ravel()).astype(np.float32)
-        n = history.shape[1]
-        k = min(self.params.neighbours, max(n - 1, 1))
-        step = block_size(n)
-        rows, cols, vals = [], [], []
-        for start in range(0, n, step):
-            stop = min(n, start + step)
-            block = (item_users @ by_item[:, start:stop]).toarray()  # [n, block] co-occurrence counts
-            block /= norms[:, None] * norms[None, start:stop] + self.params.shrinkage + 1e-12
-            block[np.arange(start, stop), np.arange(stop - start)] = 0.0
-            top = np.argpartition(-block, k - 1, axis=0)[:k] if k < n else np.argsort(-block, axis=0)
-            values = np.take_along_axis(block, top, axis=0)
-            keep = values > 0
-            rows.append(top[keep].astype(np.int32))
-            cols.append(np.broadcast_to(np.arange(start, stop, dtype=np.int32), top.shape)[keep])
-            vals.append(values[keep])
-        self.similarity = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float32
-        )
+        shrinkage = self.params.shrinkage
+
+        def cosine(counts: np.ndarray, norms: np.ndarray, start: int, stop: int) -> None:
+            counts /= norms[:, None] * norms[None, start:stop] + shrinkage + 1e-12
+
+        self.similarity = top_cooccurrences(history, self.params.neighbours, cosine).astype(np.float32)
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return (history @ self.similarity).toarray()
@@ -92,3 +77,38 @@ class ItemKNN(Scorer):
 def block_size(n_items: int) -> int:
     """Target items per block of co-occurrence counts: BLOCK_BYTES of working cells (at least 1, at most all)."""
     return int(min(max(BLOCK_BYTES // (BYTES_PER_CELL * max(n_items, 1)), 1), max(n_items, 1)))
+
+
+def top_cooccurrences(history: sp.csr_matrix, neighbours: int,
+                      scale: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None) -> sp.csr_matrix:
+    """CSR [n, n]: column i holds the `neighbours` largest positive off-diagonal co-occurrence values of item i.
+
+    Computed block by block of target items, so the dense working set is BLOCK_BYTES whatever n is.
+
+    Args:
+        history: user–item matrix [n_users, n] (binarised here).
+        neighbours: values kept per target item.
+        scale: optional, rescales a float32 block of counts [n, stop - start] in place, given the items'
+            sqrt(user counts) float32[n] and the block's target range (e.g. cosine normalisation).
+    """
+    binary = sp.csr_matrix(history, dtype=np.float32)
+    binary.data[:] = 1.0
+    item_users, by_item = binary.T.tocsr(), binary.tocsc()
+    norms = np.sqrt(np.asarray(item_users.sum(axis=1)).ravel()).astype(np.float32)
+    n = binary.shape[1]
+    k = min(neighbours, max(n - 1, 1))
+    step = block_size(n)
+    rows, cols, vals = [], [], []
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        block = (item_users @ by_item[:, start:stop]).toarray()  # [n, block] co-occurrence counts
+        if scale is not None:
+            scale(block, norms, start, stop)
+        block[np.arange(start, stop), np.arange(stop - start)] = 0.0
+        top = np.argpartition(-block, k - 1, axis=0)[:k] if k < n else np.argsort(-block, axis=0)
+        values = np.take_along_axis(block, top, axis=0)
+        keep = values > 0
+        rows.append(top[keep].astype(np.int32))
+        cols.append(np.broadcast_to(np.arange(start, stop, dtype=np.int32), top.shape)[keep])
+        vals.append(values[keep])
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))

@@ -27,7 +27,7 @@ from scipy.sparse.linalg import spilu
 from prismrec.data.arrays import sparse_from_state, sparse_state
 from prismrec.errors import ConfigError
 from prismrec.models.base import Scorer
-from prismrec.models.itemknn import BYTES_PER_CELL, block_size
+from prismrec.models.itemknn import BYTES_PER_CELL, block_size, top_cooccurrences
 from prismrec.models.memory import DataShape
 from prismrec.params import param
 
@@ -113,32 +113,16 @@ class SANSA(Scorer):
 
 def pruned_gram(history: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
     """float64 CSR [n, n]: XᵀX with each column's `neighbours` largest off-diagonal counts (symmetrised by the
-    larger of the two) and the exact diagonal (item counts), computed in blocks of items."""
+    larger of the two) and the diagonal raised by what each row lost, computed in blocks of items."""
     binary = sp.csr_matrix(history, dtype=np.float32)
     binary.data[:] = 1.0
-    item_users, by_item = binary.T.tocsr(), binary.tocsc()
-    n = binary.shape[1]
-    k = min(neighbours, max(n - 1, 1))
-    step = block_size(n)
-    rows, cols, vals = [], [], []
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        block = (item_users @ by_item[:, start:stop]).toarray()
-        block[np.arange(start, stop), np.arange(stop - start)] = 0.0
-        top = np.argpartition(-block, k - 1, axis=0)[:k] if k < n else np.argsort(-block, axis=0)
-        values = np.take_along_axis(block, top, axis=0)
-        keep = values > 0
-        rows.append(top[keep].astype(np.int32))
-        cols.append(np.broadcast_to(np.arange(start, stop, dtype=np.int32), top.shape)[keep])
-        vals.append(values[keep])
-    off = sp.csr_matrix((np.concatenate(vals).astype(np.float64), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(n, n))  # fmt: skip
-    kept = off.maximum(off.T)
+    kept = top_cooccurrences(binary, neighbours).astype(np.float64)
+    kept = kept.maximum(kept.T)
     counts = np.asarray(binary.sum(axis=0), dtype=np.float64).ravel()
     # Diagonal compensation: every row gets back the counts its pruned entries held, so A stays positive
     # definite (the removed part plus this diagonal is diagonally dominant, hence positive semi-definite).
     activity = np.asarray(binary.sum(axis=1), dtype=np.float64).ravel()
-    off_total = np.asarray(item_users @ activity).ravel() - counts  # row sums of XᵀX without the diagonal
+    off_total = np.asarray(binary.T @ activity).ravel() - counts  # row sums of XᵀX without the diagonal
     dropped = np.maximum(off_total - np.asarray(kept.sum(axis=1)).ravel(), 0.0)
     return (kept + sp.diags(counts + dropped)).tocsr()
 
