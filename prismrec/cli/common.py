@@ -102,10 +102,21 @@ def metrics_table(rows: list[tuple[str, dict[str, float]]], k: int, title: str =
     return table
 
 
-def tuned_values(config: PipelineConfig) -> dict[str, Any]:
-    """Scorer parameters plus the history parameters, as `--grid` names them."""
-    data = config.to_dict()
-    return {**data["scorer"], **{f"history.{k}": v for k, v in data["history"].items()}}
+def print_run(run: Any, title: str, detail: str = "") -> None:
+    """An evaluation run as `prismrec evaluate` shows it: metrics (and the cold-user slice), timings, users."""
+    from prismrec.evaluation.protocol import COLD_USER_EVENTS
+
+    columns = [(run.config.scorer.name, run.evaluation.summary)]
+    if run.cold is not None:
+        columns.append((f"cold users ({len(run.cold.users)})", run.cold.summary))
+    out.print(metrics_table(columns, run.evaluation.k, title))
+    summary = run.evaluation.summary
+    out.print(f"fit {run.fit_seconds:.2f} s · recommend {run.recommend_seconds:.2f} s{detail} · "
+              f"{summary['n_eval_users']} users · train leaks {summary['train_leaks']}")  # fmt: skip
+    if run.cold is None:
+        out.print(f"cold users: no users with ≤ {COLD_USER_EVENTS} train events")
+    else:
+        out.print(f"cold users: the {len(run.cold.users)} users with ≤ {COLD_USER_EVENTS} train events")
 
 
 def to_json(value: Any) -> str:

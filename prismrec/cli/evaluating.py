@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,15 +21,15 @@ from prismrec.cli.common import (
     metrics_table,
     out,
     pipeline_config,
+    print_run,
     step,
     to_json,
     track,
-    tuned_values,
 )
 from prismrec.errors import ConfigError
 
 if TYPE_CHECKING:
-    from prismrec.evaluation.protocol import Run
+    pass
 
 TRADEOFF_RERANKERS = "mmr,dpp,calibrated,xquad,adaptive"
 
@@ -55,7 +55,7 @@ def evaluate(
     Users with few train events are also reported on their own (the cold-user slice).
     """
     from prismrec.data.splits import split
-    from prismrec.evaluation.protocol import COLD_USER_EVENTS, run, run_rating
+    from prismrec.evaluation.protocol import run, run_rating, run_summary
 
     cfg = pipeline_config(config, model, param)
     data = load_named_or_files(dataset, interactions, items, map_)
@@ -74,34 +74,13 @@ def evaluate(
         raise ConfigError(f"--task must be 'ranking' or 'rating', not '{task}'")
     with step(f"fitting and scoring {cfg.scorer.name} ({protocol}, {stage})"):
         result = run(cfg, data, parts, stage, k)
-    summary = {
-        "dataset": data.name, "protocol": protocol, "split": stage, "k": k, "model": cfg.scorer.name,
-        "params": tuned_values(cfg), f"{stage}_sha1": parts.fingerprint(stage),
-        **result.evaluation.summary, "fit_seconds": result.fit_seconds, "recommend_seconds": result.recommend_seconds,
-        "cold_users": cold_summary(result, COLD_USER_EVENTS),
-    }  # fmt: skip
+    summary = run_summary(result, data.name, parts, protocol, k)
     if recs_out is not None:
         result.frame().to_csv(recs_out, index=False)
     if as_json:
         out.print_json(to_json(summary))
         return
-    columns = [(cfg.scorer.name, result.evaluation.summary)]
-    if result.cold is not None:
-        columns.append((f"cold users ({len(result.cold.users)})", result.cold.summary))
-    out.print(metrics_table(columns, k, f"{data.name} · {protocol} · {stage} ({parts.fingerprint(stage)})"))
-    out.print(f"fit {result.fit_seconds:.2f} s · recommend {result.recommend_seconds:.2f} s · "
-              f"{summary['n_eval_users']} users · train leaks {summary['train_leaks']}")  # fmt: skip
-    if result.cold is None:
-        out.print(f"cold users: no users with ≤ {COLD_USER_EVENTS} train events")
-    else:
-        out.print(f"cold users: the {len(result.cold.users)} users with ≤ {COLD_USER_EVENTS} train events")
-
-
-def cold_summary(result: Run, max_events: int) -> dict[str, Any] | None:
-    """The metrics of the users with at most `max_events` train events and their number; None without any."""
-    if result.cold is None:
-        return None
-    return {"max_train_events": max_events, "users": len(result.cold.users), **result.cold.summary}
+    print_run(result, f"{data.name} · {protocol} · {stage} ({parts.fingerprint(stage)})")
 
 
 @friendly
@@ -122,6 +101,7 @@ def tune(
     """Choose hyper-parameters by NDCG@K on the validation part, then report the test part once."""
     from prismrec.data.splits import split
     from prismrec.evaluation.protocol import tune as run_tuning
+    from prismrec.evaluation.protocol import tuned_values
     from prismrec.params import parse_assignments
 
     base = pipeline_config(config, model, param)

@@ -18,7 +18,6 @@ from prismrec.cli.common import ModelDirOption, err, friendly, metrics_table, ou
 from prismrec.errors import ConfigError
 
 if TYPE_CHECKING:
-    import scipy.sparse as sp
 
     from prismrec.core.pipeline import FittedPipeline
     from prismrec.core.request import RecommendResult
@@ -117,20 +116,12 @@ def recommendations(pipeline: FittedPipeline, user_ids: list[str] | None, k: int
     policy answers it, as the service answers a user it has not seen.
     """
     from prismrec.core.request import RecommendRequest
-    from prismrec.data.schema import IdMap
 
     if user_ids is None:
         listed = pipeline.user_ids
-        users = np.arange(len(listed), dtype=np.int64)
-        request = RecommendRequest.for_users(users, k=k, explain=explain)
+        request = RecommendRequest.for_users(np.arange(len(listed), dtype=np.int64), k=k, explain=explain)
     else:
-        listed = IdMap(dict.fromkeys(user_ids))  # each requested id once, in the order given
-        users = pipeline.user_ids.lookup(listed.ids)  # -1 = unknown
-        if (users >= 0).all():
-            request = RecommendRequest.for_users(users, k=k, explain=explain)
-        else:
-            history = known_rows(pipeline, users)
-            request = RecommendRequest(users=np.maximum(users, 0), history=history, k=k, explain=explain)
+        listed, request = pipeline.request_for_ids(user_ids, k=k, explain=explain)
     return result_frame(pipeline, listed, np.arange(len(listed)), pipeline.recommend(request), explain)
 
 
@@ -147,14 +138,6 @@ def result_frame(pipeline: FittedPipeline, user_ids: IdMap, rows: np.ndarray, re
         frame["because"] = [[{"item_id": str(pipeline.item_ids.ids[b.item]), "title": pipeline.title(b.item),
                               "weight": b.weight} for b in slot] for row in because for slot in row]  # fmt: skip
     return frame
-
-
-def known_rows(pipeline: FittedPipeline, users: np.ndarray) -> sp.csr_matrix:
-    """CSR [len(users), n_items]: the fitted history row of each user index, an empty row where it is -1."""
-    import scipy.sparse as sp
-
-    empty = sp.csr_matrix((1, pipeline.n_items), dtype=pipeline.history.dtype)
-    return sp.vstack([pipeline.history[int(u)] if u >= 0 else empty for u in users], format="csr")
 
 
 @friendly

@@ -21,9 +21,9 @@ from prismrec.cli.common import (
     ProtocolOption,
     err,
     friendly,
-    metrics_table,
     out,
     pipeline_config,
+    print_run,
     step,
     to_json,
 )
@@ -144,7 +144,6 @@ def spark_evaluate(
 ) -> None:
     """Split, fit and score as 'prismrec evaluate'; the lists and per-user metrics are computed by the executors."""
     from prismrec.data.splits import split
-    from prismrec.evaluation.protocol import COLD_USER_EVENTS
     from prismrec.spark import io, jobs
     from prismrec.spark.session import conf_pairs, session
 
@@ -169,14 +168,8 @@ def spark_evaluate(
     if as_json:
         out.print_json(to_json(summary))
         return
-    columns_shown = [(cfg.scorer.name, run.evaluation.summary)]
-    if run.cold is not None:
-        columns_shown.append((f"cold users ({len(run.cold.users)})", run.cold.summary))
-    out.print(metrics_table(columns_shown, k, f"{data.name} · {protocol} · {stage} ({parts.fingerprint(stage)})"))
-    out.print(f"fit {run.fit_seconds:.2f} s · recommend {run.recommend_seconds:.2f} s on {result.partitions} "
-              f"partitions · {summary['n_eval_users']} users · train leaks {summary['train_leaks']}")  # fmt: skip
-    if run.cold is None:
-        out.print(f"cold users: no users with ≤ {COLD_USER_EVENTS} train events")
+    print_run(run, f"{data.name} · {protocol} · {stage} ({parts.fingerprint(stage)})",
+              f" on {result.partitions} partitions")
 
 
 @friendly

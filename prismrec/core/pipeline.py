@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -111,6 +112,20 @@ class FittedPipeline:
             return RecommendResult(items, scores, cold)
         reasons, because = self.explainer.explain(users, rows, items)
         return RecommendResult(items, scores, cold, reasons, because)
+
+    def request_for_ids(self, user_ids: Iterable[str], **options: Any) -> tuple[IdMap, RecommendRequest]:
+        """(the ids, each once in the order given; a request with one row per id) for external user ids.
+
+        An id the pipeline was not fitted on gets an empty history row, so the cold-start policy answers
+        it — as the service answers a user it has not seen. `options` are further request fields.
+        """
+        listed = IdMap(dict.fromkeys(str(u) for u in user_ids))
+        users = self.user_ids.lookup(listed.ids)  # -1 = unknown
+        if (users >= 0).all():
+            return listed, RecommendRequest.for_users(users, **options)
+        empty = sp.csr_matrix((1, self.n_items), dtype=self.history.dtype)
+        rows = sp.vstack([self.history[int(u)] if u >= 0 else empty for u in users], format="csr")
+        return listed, RecommendRequest(users=np.maximum(users, 0), history=rows, **options)
 
     def _users_of(self, request: RecommendRequest, n_rows: int) -> np.ndarray:
         if request.users is None:

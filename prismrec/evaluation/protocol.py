@@ -79,6 +79,24 @@ def cold_slice(
     return evaluate_lists(items[in_slice], users[in_slice], fit_part, held, catalog, categories, k, vectors=vectors)
 
 
+def tuned_values(config: PipelineConfig) -> dict[str, Any]:
+    """Scorer parameters plus the history parameters, as `--grid` names them."""
+    data = config.to_dict()
+    return {**data["scorer"], **{f"history.{k}": v for k, v in data["history"].items()}}
+
+
+def run_summary(run: Run, dataset: str, split: Split, protocol: str, k: int) -> dict[str, Any]:
+    """What `prismrec evaluate --json` prints: the setting, every metric, timings and the cold-user slice."""
+    cold = None if run.cold is None else {"max_train_events": COLD_USER_EVENTS, "users": len(run.cold.users),
+                                          **run.cold.summary}  # fmt: skip
+    return {
+        "dataset": dataset, "protocol": protocol, "split": run.stage, "k": k, "model": run.config.scorer.name,
+        "params": tuned_values(run.config), f"{run.stage}_sha1": split.fingerprint(run.stage),
+        **run.evaluation.summary, "fit_seconds": run.fit_seconds, "recommend_seconds": run.recommend_seconds,
+        "cold_users": cold,
+    }  # fmt: skip
+
+
 def grid_configs(base: PipelineConfig, grid: dict[str, list[str]]) -> list[PipelineConfig]:
     """Every combination of the grid values applied to `base` (in grid order)."""
     names = list(grid)

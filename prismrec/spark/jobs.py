@@ -39,7 +39,7 @@ from prismrec.data.generic import ColumnMap
 from prismrec.data.schema import Dataset
 from prismrec.data.splits import Split
 from prismrec.errors import ConfigError, DataError, RequestError
-from prismrec.evaluation.protocol import COLD_USER_EVENTS, Run, cold_slice
+from prismrec.evaluation.protocol import Run, cold_slice, run_summary
 from prismrec.evaluation.report import evaluate_lists
 from prismrec.spark import io, stats, workers
 
@@ -268,17 +268,7 @@ def evaluate(
 
 def evaluation_summary(result: SparkRun, dataset: Dataset, parts: Split, protocol: str, k: int) -> dict[str, Any]:
     """The summary `prismrec evaluate --json` prints (plus the partitions the executors used)."""
-    run = result.run
-    params = run.config.to_dict()
-    cold = None if run.cold is None else {"max_train_events": COLD_USER_EVENTS, "users": len(run.cold.users),
-                                          **run.cold.summary}  # fmt: skip
-    return {
-        "dataset": dataset.name, "protocol": protocol, "split": run.stage, "k": k, "model": run.config.scorer.name,
-        "params": {**params["scorer"], **{f"history.{key}": v for key, v in params["history"].items()}},
-        f"{run.stage}_sha1": parts.fingerprint(run.stage), **run.evaluation.summary,
-        "fit_seconds": run.fit_seconds, "recommend_seconds": run.recommend_seconds, "cold_users": cold,
-        "partitions": result.partitions,
-    }  # fmt: skip
+    return {**run_summary(result.run, dataset.name, parts, protocol, k), "partitions": result.partitions}
 
 
 def dataset_for(

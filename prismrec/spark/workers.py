@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from prismrec.core.frames import lists_to_frame
 from prismrec.core.persistence import load_pipeline
@@ -62,14 +61,7 @@ def recommend_ids(pipeline: FittedPipeline, user_ids: list[str], k: int) -> pd.D
 
     An id the model was not fitted on gets an empty history row, so the cold-start policy answers it.
     """
-    listed = IdMap(dict.fromkeys(str(u) for u in user_ids))
-    users = pipeline.user_ids.lookup(listed.ids)  # -1 = unknown
-    if (users >= 0).all():
-        request = RecommendRequest.for_users(users, k=k)
-    else:
-        empty = sp.csr_matrix((1, pipeline.n_items), dtype=pipeline.history.dtype)
-        rows = sp.vstack([pipeline.history[int(u)] if u >= 0 else empty for u in users], format="csr")
-        request = RecommendRequest(users=np.maximum(users, 0), history=rows, k=k)
+    listed, request = pipeline.request_for_ids(user_ids, k=k)
     result = pipeline.recommend(request)
     return lists_to_frame(listed, pipeline.item_ids, np.arange(len(listed)), result.items, result.scores)
 
