@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -20,7 +21,7 @@ P = TypeVar("P")
 
 
 @dataclass(frozen=True)
-class Component:
+class Component(ABC):
     """A nested component inside another's parameters (e.g. the CF part of a hybrid: `models.ScorerComponent`).
 
     In TOML it is a sub-table: `[scorer.cf]` with `name = "ease"` and the model's parameters;
@@ -39,9 +40,9 @@ class Component:
         return cls(name, tuple(sorted(values.items())))
 
     @staticmethod
+    @abstractmethod
     def lookup(name: str) -> Any:
         """The class registered under `name` (it has a `Params` dataclass); each kind of component says where."""
-        raise NotImplementedError
 
 
 def param(default: Any, help: str, min: float | None = None, max: float | None = None,
