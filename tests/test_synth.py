@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from prismrec.cli import app
-from prismrec.data import synth
+from prismrec.data import synth, synth_text
 from prismrec.data.generic import load_generic
 from prismrec.data.synth import SynthParams, synth_items, synth_log, write_synth
 from prismrec.errors import ConfigError
@@ -163,11 +163,11 @@ def test_titles_come_from_the_cluster_word_lists(medium: tuple[pd.DataFrame, pd.
     items = medium[1]
     assert items.title.str.fullmatch(r"[A-Z][\w-]* [\w -]+ [A-Z]{2}-\d{3,4}").all()
     assert not items.title.str.contains(r"[,\"|]").any() and not items.categories.str.contains(r"[,\"|]").any()
-    assert set(items.categories) == set(synth.cluster_names(MEDIUM.n_clusters))
-    nouns = {noun.title() for noun in synth.THEMES[0][1]}
+    assert set(items.categories) == set(synth_text.cluster_names(MEDIUM.n_clusters))
+    nouns = {noun.title() for noun in synth_text.THEMES[0][1]}
     audio = items[items.categories == "audio"].title.str.split().str[1:-1].str.join(" ")
     assert set(audio) <= nouns  # a cluster's titles use its theme's nouns
-    assert len(set(synth.cluster_names(300))) == 300
+    assert len(set(synth_text.cluster_names(300))) == 300
 
 
 # ------------------------------------------------------------------ files and the command

@@ -64,6 +64,7 @@ class LiveModel:
         self.rows: dict[str, sp.csr_matrix] = {}  # users with events since the fit -> history row [1, n_items]
         self.deleted = np.zeros(self.pipeline.n_items, dtype=bool)
         self.exposure = ExposureCounter(len(self.deleted), decay=EXPOSURE_DECAY)
+        _ = self.pipeline.vector_index  # built at start-up, not by the first similar-items request
         for change in store.item_changes():
             self.apply_item(change)
         for event in store.events_received_after(self.pipeline.fitted_at):
