@@ -45,6 +45,14 @@ def timed(command: list[str]) -> tuple[int, float, float, str]:
     return done.returncode, seconds, int(peak.group(1)) / 2**20 if peak else float("nan"), lines[-1] if lines else ""
 
 
+def synth_log(folder: Path, events: int, users: int, items: int, timeout: float | None = None) -> Path:
+    """A fresh `prismrec synth --seed 1` log in `folder` (interactions.csv, items.csv); returns the folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run([*PRISMREC, "synth", "--users", str(users), "--items", str(items), "--events", str(events),
+                    "--seed", "1", "--out", str(folder)], check=True, capture_output=True, timeout=timeout)  # fmt: skip
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000,4870000")
@@ -60,10 +68,7 @@ def main() -> None:
              "|---:|---|---|---:|---:|---:|---:|"]  # fmt: skip
     for events in (int(size) for size in args.sizes.split(",")):
         users, items = SHAPES[events]
-        folder = args.work / f"e{events}"
-        shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([*PRISMREC, "synth", "--users", str(users), "--items", str(items), "--events", str(events),
-                        "--seed", "1", "--out", str(folder)], check=True, capture_output=True)  # fmt: skip
+        folder = synth_log(args.work / f"e{events}", events, users, items)
         log = str(folder / "interactions.csv")
         for model in ("ease", *MODELS):
             code, fit_s, fit_gb, last = timed([*PRISMREC, "fit", "--interactions", log, "--model", model,

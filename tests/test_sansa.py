@@ -93,3 +93,41 @@ def test_bad_parameters(bad: dict) -> None:
 
     with pytest.raises(ConfigError):
         PipelineConfig.for_model("sansa", bad)
+
+
+def test_pruned_scoring_matrix_keeps_each_rows_largest_weights() -> None:
+    history = random_log(density=0.12, seed=6)
+    exact = scorer_class("sansa")(neighbours=60, inverse_entries=60, score_entries=0).fit_matrix(history)
+    n = history.shape[1]
+    full = exact.item_relation(np.arange(n), np.arange(n))  # B from the factors, zero diagonal
+    assert np.allclose(np.diag(full), 0.0, atol=1e-5)
+    pruned = scorer_class("sansa")(neighbours=60, inverse_entries=60, score_entries=7).fit_matrix(history)
+    weights = pruned.weights.toarray()
+    assert (np.diff(pruned.weights.indptr) <= 7).all()
+    for row in range(0, n, 11):
+        kept = np.flatnonzero(weights[row])
+        largest = np.sort(np.abs(full[row]))[::-1]
+        assert np.allclose(np.sort(np.abs(weights[row, kept]))[::-1], largest[: len(kept)], rtol=1e-4)
+        np.testing.assert_allclose(weights[row, kept], full[row, kept], rtol=1e-4, atol=1e-6)
+    whole = scorer_class("sansa")(neighbours=60, inverse_entries=60, score_entries=n).fit_matrix(history)
+    users = np.arange(history.shape[0])
+    np.testing.assert_allclose(whole.score(users), exact.score(users), atol=1e-5)
+
+
+def test_pruned_scoring_ranks_from_sparse_scores_as_from_dense(tmp_path: Path) -> None:
+    from prismrec.core.ranking import sparse_top_k, top_k
+
+    history = random_log(density=0.08, seed=7)
+    sansa = scorer_class("sansa")(neighbours=40, inverse_entries=40, score_entries=60).fit_matrix(history)
+    users = np.arange(history.shape[0])
+    dense = sansa.score(users)
+    sparse = sansa.sparse_scores(users, history)
+    np.testing.assert_allclose(sparse.toarray(), dense, atol=1e-6)
+    assert (sparse.data < 0).any()  # negative weights are ranked below the unstored zeros
+    masked = dense.copy()
+    masked[history.toarray() > 0] = -np.inf
+    items, _ = sparse_top_k(sparse, 10, seen=history)
+    np.testing.assert_array_equal(items, top_k(masked, 10)[0])
+    assert "weights.data" in sansa.state() and "inverse.data" not in sansa.state()
+    restored = scorer_class("sansa")(score_entries=60).restore(sansa.state(), history, None)
+    np.testing.assert_allclose(restored.score(users), dense)

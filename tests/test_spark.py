@@ -193,7 +193,10 @@ def sample_files(ml100k: Dataset, tmp_path_factory: pytest.TempPathFactory) -> t
     return write_dataset(sample, tmp_path_factory.mktemp("sample"), "csv")
 
 
-@pytest.mark.parametrize(("model", "params"), [("most-popular", ()), ("itemknn", ("neighbours=40", "shrinkage=2.5"))])
+@pytest.mark.parametrize(("model", "params"), [
+    ("most-popular", ()), ("itemknn", ("neighbours=40", "shrinkage=2.5")),
+    ("sansa", ("neighbours=30", "inverse_entries=30", "score_entries=40")),
+])  # fmt: skip
 def test_spark_fit_writes_the_local_fit(
     spark: object, sample_files: tuple[Path, Path], tmp_path: Path, model: str, params: tuple[str, ...]
 ) -> None:

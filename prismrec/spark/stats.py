@@ -5,6 +5,8 @@
   cosine with shrinkage, then the `neighbours` best neighbours of every target item, chosen in the
   executors over partitions sorted by target (`workers.item_neighbours`). Only the kept neighbours
   (n_items × neighbours values) come back to the driver.
+- sansa: the same self-join's counts, each item's `neighbours` largest, and two per-item sums for the
+  diagonal compensation; the driver then factorises the pruned Gram matrix (n_items × neighbours).
 
 Each floating-point step is rounded to float32 as `models.itemknn` computes it in numpy (a double
 operation on float32 inputs, rounded to float32, gives the float32 result), and the neighbours are
@@ -22,6 +24,7 @@ import scipy.sparse as sp
 
 from prismrec.data.arrays import sparse_state
 from prismrec.data.schema import Interactions
+from prismrec.models.sansa import compensated_gram
 from prismrec.spark import workers
 
 if TYPE_CHECKING:
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 
     from prismrec.core.config import ScorerConfig
 
-SPARK_MODELS = ("most-popular", "itemknn")  # models whose learned state Spark computes
+SPARK_MODELS = ("most-popular", "itemknn", "sansa")  # models whose learned state Spark computes
 
 
 def index_pairs(spark: SparkSession, train: Interactions, partitions: int | None = None) -> DataFrame:
@@ -50,28 +53,28 @@ def item_user_counts(pairs: DataFrame, n_items: int) -> np.ndarray:
     return counts
 
 
-def itemknn_similarity(pairs: DataFrame, n_items: int, neighbours: int, shrinkage: float) -> sp.csr_matrix:
-    """float32 CSR [n_items, n_items]: entry (j, i) = sim(i, j) for the `neighbours` best j of each target i."""
+def f32(column: Column) -> Column:
+    return column.cast("float")
+
+
+def cooccurrences(pairs: DataFrame) -> DataFrame:
+    """Rows (i, j, co) for every ordered pair of distinct items with co > 0 users in common (a self-join)."""
     from pyspark.sql import functions as F
 
-    def f32(column: Column) -> Column:
-        return column.cast("float")
-
-    counts = pairs.groupBy("item").agg(F.count("*").alias("n"))
-    norms = F.broadcast(counts.select(F.col("item"), f32(F.sqrt(F.col("n").cast("double"))).alias("norm")))
     a, b = pairs.alias("a"), pairs.alias("b")
     same_user = (F.col("a.user") == F.col("b.user")) & (F.col("a.item") < F.col("b.item"))
     upper = a.join(b, same_user).groupBy(F.col("a.item").alias("i"), F.col("b.item").alias("j"))
     upper = upper.agg(F.count("*").alias("co"))
-    both = upper.unionByName(upper.select(F.col("j").alias("i"), F.col("i").alias("j"), "co"))
-    scored = (both.join(norms.select(F.col("item").alias("i"), F.col("norm").alias("norm_i")), "i")
-              .join(norms.select(F.col("item").alias("j"), F.col("norm").alias("norm_j")), "j"))  # fmt: skip
-    product = f32(F.col("norm_j") * F.col("norm_i"))
-    denominator = f32(f32(product + F.lit(shrinkage).cast("float")) + F.lit(1e-12).cast("float"))
-    similarity = f32(F.col("co").cast("float").cast("double") / denominator.cast("double"))
+    return upper.unionByName(upper.select(F.col("j").alias("i"), F.col("i").alias("j"), "co"))
+
+
+def top_per_target(scored: DataFrame, n_items: int, neighbours: int) -> sp.csr_matrix:
+    """float32 CSR [n_items, n_items]: entry (j, i) = sim for the `neighbours` best j of each target i, from rows
+    (i, j, sim) (non-positive ones dropped), chosen in the executors as `models.itemknn.top_cooccurrences` does."""
+    from pyspark.sql import functions as F
+
     k = min(neighbours, max(n_items - 1, 1))
-    positive = scored.select("i", "j", similarity.alias("sim")).where(F.col("sim") > 0)
-    by_target = positive.repartition("i").sortWithinPartitions("i")
+    by_target = scored.where(F.col("sim") > 0).repartition("i").sortWithinPartitions("i")
     kept = by_target.mapInPandas(partial(workers.neighbour_batches, n_items=n_items, k=k), workers.NEIGHBOUR_SCHEMA)
     rows = kept.toPandas()
     targets, sources = rows["i"].to_numpy(np.int64), rows["j"].to_numpy(np.int64)
@@ -81,11 +84,46 @@ def itemknn_similarity(pairs: DataFrame, n_items: int, neighbours: int, shrinkag
     return matrix
 
 
+def itemknn_similarity(pairs: DataFrame, n_items: int, neighbours: int, shrinkage: float) -> sp.csr_matrix:
+    """float32 CSR [n_items, n_items]: entry (j, i) = sim(i, j) for the `neighbours` best j of each target i."""
+    from pyspark.sql import functions as F
+
+    counts = pairs.groupBy("item").agg(F.count("*").alias("n"))
+    norms = F.broadcast(counts.select(F.col("item"), f32(F.sqrt(F.col("n").cast("double"))).alias("norm")))
+    scored = (cooccurrences(pairs).join(norms.select(F.col("item").alias("i"), F.col("norm").alias("norm_i")), "i")
+              .join(norms.select(F.col("item").alias("j"), F.col("norm").alias("norm_j")), "j"))  # fmt: skip
+    product = f32(F.col("norm_j") * F.col("norm_i"))
+    denominator = f32(f32(product + F.lit(shrinkage).cast("float")) + F.lit(1e-12).cast("float"))
+    similarity = f32(F.col("co").cast("float").cast("double") / denominator.cast("double"))
+    return top_per_target(scored.select("i", "j", similarity.alias("sim")), n_items, neighbours)
+
+
+def sansa_gram(pairs: DataFrame, n_items: int, neighbours: int) -> sp.csr_matrix:
+    """float64 CSR [n_items, n_items]: SANSA's pruned, diagonally compensated Gram matrix (`models.sansa.
+    pruned_gram`): each item's `neighbours` largest co-occurrence counts from the self-join, and per item its
+    users and the off-diagonal row sum of XᵀX (Σ over its users of their other items) from two group-bys."""
+    from pyspark.sql import functions as F
+
+    kept = top_per_target(cooccurrences(pairs).select("i", "j", f32(F.col("co")).alias("sim")), n_items, neighbours)
+    activity = pairs.groupBy("user").agg(F.count("*").alias("activity"))
+    per_item = (pairs.join(activity, "user").groupBy("item")
+                .agg(F.count("*").alias("n"), F.sum("activity").alias("total")).toPandas())  # fmt: skip
+    counts, totals = np.zeros(n_items), np.zeros(n_items)
+    index = per_item["item"].to_numpy(np.int64)
+    counts[index] = per_item["n"].to_numpy(np.float64)
+    totals[index] = per_item["total"].to_numpy(np.float64)
+    return compensated_gram(kept, counts, totals - counts)
+
+
 def scorer_state(scorer: ScorerConfig, pairs: DataFrame, n_items: int) -> dict[str, np.ndarray]:
-    """The learned arrays of a most-popular or itemknn scorer (`Scorer.state()` layout), computed by Spark."""
+    """The learned arrays of a most-popular, itemknn or sansa scorer (`Scorer.state()` layout), computed by Spark."""
     if scorer.name == "most-popular":
         return {"counts": item_user_counts(pairs, n_items).astype(np.float32)}
     if scorer.name == "itemknn":
         params = scorer.params
         return sparse_state("similarity", itemknn_similarity(pairs, n_items, params.neighbours, params.shrinkage))
+    if scorer.name == "sansa":
+        model = scorer.create()
+        model.fit_gram(sansa_gram(pairs, n_items, scorer.params.neighbours))
+        return model.state()
     raise ValueError(f"Spark computes no statistics for model '{scorer.name}'")
