@@ -57,3 +57,28 @@ def test_load_downloads_missing_files(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_unknown_dataset_lists_known_names() -> None:
     with pytest.raises(PrismrecError, match=r"unknown dataset 'ml-1b'; known datasets: .*ml-100k"):
         spec_of("ml-1b")
+
+
+def test_download_of_a_gzip_stored_source_checks_the_plain_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    """amazon-games as a new user gets it: the plain source files (served as file://), checked against the
+    recorded sha256, stored gzip-compressed, then the atomic file derived and loaded."""
+    import gzip
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "Games-6k.test.inter").write_bytes(gzip.decompress((shared_data / "amazon-games" /
+                                                                  "Games-6k.test.inter.gz").read_bytes()))  # fmt: skip
+    (served / "Games-6k.item").write_bytes((shared_data / "amazon-games" / "amazon-games.item").read_bytes())
+    spec = spec_of("amazon-games")
+    local = tuple(dataclasses.replace(f, url=(served / f.url.rsplit("/", 1)[1]).as_uri()) for f in spec.files)
+    monkeypatch.setitem(registry.REGISTRY, "amazon-games", dataclasses.replace(spec, files=local))
+    monkeypatch.setenv(registry.DATA_HOME_ENV, str(tmp_path / "home"))
+    data = load_dataset("amazon-games")
+    assert (data.n_users, len(data.interactions)) == (50_546, 440_264)
+    folder = tmp_path / "home" / "amazon-games"
+    assert sorted(p.name for p in folder.iterdir()) == ["Games-6k.test.inter.gz", "amazon-games.inter",
+                                                       "amazon-games.item"]  # fmt: skip
+    stored = gzip.decompress((folder / "Games-6k.test.inter.gz").read_bytes())
+    assert stored == (served / "Games-6k.test.inter").read_bytes()

@@ -108,16 +108,19 @@ def test_random_split_does_not_need_timestamps() -> None:
     assert len(split(inter, "random").test) == 5
 
 
-def test_leave_last_out_holds_the_latest_event_of_each_user(tiny: Interactions) -> None:
-    parts = split(tiny, "leave-last-out")
-    # latest per user: u1 r12 (i7, t=40), u2 r15 (i3), u3 r10 (i5, last line of the t=7 tie), u4 r14 (i6)
-    assert pairs(parts.test) == {("u1", "i7"), ("u2", "i3"), ("u3", "i5"), ("u4", "i6")}
-    np.testing.assert_array_equal(np.bincount(parts.test.users, minlength=4), [1, 1, 1, 1])
+def test_leave_one_out_holds_the_latest_event_of_each_user_with_two(tiny: Interactions) -> None:
+    parts = split(tiny, "leave-one-out")
+    # latest per user: u1 r12 (i7, t=40), u2 r15 (i3), u3 r10 (i5, last line of the t=7 tie); u4 has one
+    # event (r14), which stays in train (PROTOCOL.md E: n_out = 1 only when n >= 2)
+    assert pairs(parts.test) == {("u1", "i7"), ("u2", "i3"), ("u3", "i5")}
+    assert ("u4", "i6") in pairs(parts.train)
     # the same rule on train: u1's t=30 tie r4, r11, r13 -> r13 (i8); u2 r7 (i6); u3 r9 (i4)
     assert pairs(parts.valid) == {("u1", "i8"), ("u2", "i6"), ("u3", "i4")}
+    old = split(tiny, "leave-last-out")  # the old name is an alias
+    assert old.protocol == "leave-one-out" and pairs(old.test) == pairs(parts.test)
 
 
-@pytest.mark.parametrize("protocol", ["temporal", "random", "leave-last-out"])
+@pytest.mark.parametrize("protocol", ["temporal", "random", "leave-one-out"])
 def test_validation_applies_the_same_rule_to_train(tiny: Interactions, protocol: str) -> None:
     parts = split(tiny, protocol)
     inner = holdout(parts.train, protocol)
@@ -127,7 +130,7 @@ def test_validation_applies_the_same_rule_to_train(tiny: Interactions, protocol:
     assert not pairs(parts.train) & pairs(parts.test)
 
 
-@pytest.mark.parametrize("protocol", ["temporal", "leave-last-out"])
+@pytest.mark.parametrize("protocol", ["temporal", "leave-one-out"])
 def test_time_protocols_need_timestamps(protocol: str) -> None:
     inter = make_interactions(TINY_ROWS, TINY_USERS, TINY_ITEMS, with_time=False)
     with pytest.raises(DataError, match="no timestamps"):
@@ -135,7 +138,7 @@ def test_time_protocols_need_timestamps(protocol: str) -> None:
 
 
 def test_unknown_protocol_and_stage(tiny: Interactions) -> None:
-    with pytest.raises(ConfigError, match="temporal, random, leave-last-out, cold-items"):
+    with pytest.raises(ConfigError, match="temporal, random, leave-one-out, cold-items"):
         split(tiny, "chronological")
     with pytest.raises(ConfigError, match="'valid' or 'test'"):
         split(tiny, "temporal").stage("train")

@@ -25,7 +25,7 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
-PROTOCOL_HELP = "temporal (reference), random, leave-last-out or cold-items (see PROTOCOL.md)"
+PROTOCOL_HELP = "temporal (reference), random, leave-one-out (sequential) or cold-items (see PROTOCOL.md)"
 MAIN_METRICS = ("ndcg", "recall", "precision", "hr", "mrr", "map", "coverage", "gini", "avgpop", "ild_genre", "novelty")
 
 

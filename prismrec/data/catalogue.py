@@ -12,6 +12,7 @@ from prismrec.data.amazon import load_amazon_2018
 from prismrec.data.atomic import load_atomic
 from prismrec.data.bundlerec import load_bundlerec
 from prismrec.data.crosscbr import load_crosscbr
+from prismrec.data.derived import load_amazon_games, load_ml_1m
 from prismrec.data.kuairec import load_kuairec_captions
 from prismrec.data.movielens import load_movielens_latest
 from prismrec.data.schema import Dataset
@@ -37,6 +38,43 @@ _SPECS.append(
                        "4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972"),
         ),
         terms="GroupLens research licence: research use, no commercial use without permission",
+    )
+)  # fmt: skip
+
+_LLMRANK = "https://raw.githubusercontent.com/RUCAIBox/LLMRank/5ec1154cb74cbf68ed5721212f1d7e79336c39c7/llmrank/dataset"
+_RESN = "https://raw.githubusercontent.com/LIN452/ReSN/a190a0737a4b0a5975dcf26e2308c049a3569bc1/data/ml-1m"
+
+_SPECS.append(
+    DatasetSpec(
+        name="ml-1m",
+        description="MovieLens 1M (GroupLens; pairs via ReSN, titles and genres via LLMRank): "
+        "6,040 users, 3,706 movies, 1,000,209 implicit pairs, no timestamps",
+        loader=load_ml_1m,
+        files=(
+            RemoteFile("train.txt.gz", f"{_RESN}/train.txt",
+                       "917e2eabe7d102a603c8594f522a1569cb69d26d63f0d9d2f071f0a6d2ea0149", gzip=True),
+            RemoteFile("test.txt.gz", f"{_RESN}/test.txt",
+                       "c52de8b0cb2fe1eec9c9746a16127636fa1236aed023179a44d303b69f1a4078", gzip=True),
+            RemoteFile("ml-1m-full.item.gz", f"{_LLMRANK}/ml-1m-full/ml-1m-full.item",
+                       "6eff097333db47adf003039eb90cb6ab13978fa9577d915d2366e4d073844dc3", gzip=True),
+        ),
+        terms="GroupLens research licence: research use, no commercial use without permission",
+    )
+)  # fmt: skip
+
+_SPECS.append(
+    DatasetSpec(
+        name="amazon-games",
+        description="Amazon Video Games 2018 (5-core sequences with titles, LLMRank Games-6k): "
+        "50,546 users, 16,859 items, 440,264 ordered events",
+        loader=load_amazon_games,
+        files=(
+            RemoteFile("Games-6k.test.inter.gz", f"{_LLMRANK}/Games-6k/Games-6k.test.inter",
+                       "b241e4c8a52d2d41530fd073296e8bced4b61753e86ed6c51467c657704bab19", gzip=True),
+            RemoteFile("amazon-games.item", f"{_LLMRANK}/Games-6k/Games-6k.item",
+                       "be9cea58a8de4f940a20b0ad6b58bad46b22fd6f9dbc82d1a1902e1c62e96ade"),
+        ),
+        terms="Ni, Li & McAuley (EMNLP 2019): research use only; LLMRank files MIT",
     )
 )  # fmt: skip
 

@@ -7,8 +7,10 @@ downloaded from their recorded address and accepted only if their sha256 matches
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -98,6 +100,11 @@ def fetch(remote: RemoteFile, target: Path) -> None:
         actual = sha256_of(part_path)
         if actual != remote.sha256:
             raise DataError(f"checksum mismatch: expected sha256 {remote.sha256}, got {actual}", remote.url)
+        if remote.gzip:
+            with open(part_path, "rb") as plain, gzip.open(f"{part_path}.gz", "wb") as packed:
+                shutil.copyfileobj(plain, packed)
+            Path(f"{part_path}.gz").replace(part_path)
         part_path.replace(target)
     finally:
         part_path.unlink(missing_ok=True)
+        Path(f"{part_path}.gz").unlink(missing_ok=True)

@@ -11,11 +11,13 @@ from prismrec.data.schema import Dataset
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One file of a dataset: its path inside the dataset folder, download address and sha256."""
+    """One file of a dataset: its path inside the dataset folder, download address and sha256 (of the bytes
+    downloaded); with `gzip`, the download is stored gzip-compressed under `path`."""
 
     path: str
     url: str
     sha256: str
+    gzip: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ model fitted on train scores users and items by the same indices the metrics use
 Protocols:
     temporal        per user, the last 20% of events by time (ties: file line order) are test.
     random          per user, 20% chosen by one key per event from default_rng(seed).random(N).
-    leave-last-out  per user, the single latest event is test.
+    leave-one-out   per user with at least two events, the single latest event is test (PROTOCOL.md E;
+                    the old name `leave-last-out` is accepted too).
     cold-items      20% of the items (seeded permutation of the sorted ids) are cold: all their
                     events are test, everything else is train (PROTOCOL.md B).
 Validation applies the same rule again to the train part (fresh generator for `random`).
@@ -23,7 +24,13 @@ import numpy as np
 from prismrec.data.schema import Interactions
 from prismrec.errors import ConfigError, DataError
 
-PROTOCOLS = ("temporal", "random", "leave-last-out", "cold-items")
+PROTOCOLS = ("temporal", "random", "leave-one-out", "cold-items")
+ALIASES = {"leave-last-out": "leave-one-out"}  # old names still accepted
+
+
+def protocol_name(protocol: str) -> str:
+    """The protocol's current name (aliases resolved); unknown names are left for the caller to reject."""
+    return ALIASES.get(protocol, protocol)
 DEFAULT_SEED = 42
 DEFAULT_TEST_RATIO = Fraction(1, 5)
 
@@ -59,12 +66,14 @@ def holdout(
     ratio: Fraction = DEFAULT_TEST_RATIO,
 ) -> np.ndarray:
     """bool[n] mask of the held-out events of one split step (the rest is kept)."""
+    protocol = protocol_name(protocol)
     if protocol == "temporal":
         return _holdout_mask(inter, _require_time(inter), None, ratio)
     if protocol == "random":
         return _holdout_mask(inter, np.random.default_rng(seed).random(len(inter)), None, ratio)
-    if protocol == "leave-last-out":
-        return _holdout_mask(inter, _require_time(inter), np.ones(inter.n_users, np.int64), ratio)
+    if protocol == "leave-one-out":
+        single = (inter.user_counts() >= 2).astype(np.int64)  # a user's only event stays in train
+        return _holdout_mask(inter, _require_time(inter), single, ratio)
     if protocol == "cold-items":
         return np.isin(inter.items, cold_items(inter, seed, ratio))
     raise ConfigError(f"unknown protocol '{protocol}'; choose one of {', '.join(PROTOCOLS)}")
@@ -142,6 +151,7 @@ def split(inter: Interactions, protocol: str = "temporal", seed: int = DEFAULT_S
             "this dataset has no interactions: it can feed item text (encoding, search) but not fit or "
             "evaluate a recommender"
         )
+    protocol = protocol_name(protocol)
     held = holdout(inter, protocol, seed)
     train, test = inter.select(~held), inter.select(held)
     inner = holdout(train, protocol, seed)
