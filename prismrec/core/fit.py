@@ -16,6 +16,7 @@ from prismrec.semantic.embed import catalog_texts, embed_catalog
 from prismrec.semantic.encoder import make_encoder
 
 SCALABLE_MODELS = ("sansa", "itemknn", "als", "bpr")  # what a refused fit suggests instead, when it fits
+ORDER_HALF_LIFE = 1000.0  # history half-life (events) given to order-reading scorers when none is configured
 
 
 def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog | None = None) -> FittedPipeline:
@@ -24,6 +25,8 @@ def fit_pipeline(config: PipelineConfig, train: Interactions, catalog: Catalog |
         raise ConfigError(f"the catalogue has {len(catalog)} items and the interactions {train.n_items}: "
                           "they must share one item index space (load them together)")  # fmt: skip
     scorer = config.scorer.create()
+    if scorer.reads_order and config.history.half_life <= 0:  # the order lives in the recency weights
+        config = config.with_values({"history.half_life": ORDER_HALF_LIFE})
     check_memory(config.scorer.name, scorer, DataShape.of(train))
     config = with_resolved_precision(config)
     side = item_side(config, catalog)

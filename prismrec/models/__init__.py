@@ -15,11 +15,13 @@ from prismrec.models.popularity import MostPopular
 from prismrec.models.random import Random
 from prismrec.models.rating import RatingMF
 from prismrec.models.sansa import SANSA
+from prismrec.models.sasrec import SASRec
 from prismrec.models.two_tower import TwoTower
 
 SCORERS: dict[str, type[Scorer]] = {
     cls.name: cls
-    for cls in (Random, MostPopular, ItemKNN, EASE, SANSA, ALS, BPR, Content, Fusion, ItemHybrid, TwoTower, RatingMF)
+    for cls in (Random, MostPopular, ItemKNN, EASE, SANSA, ALS, BPR, Content, Fusion, ItemHybrid, TwoTower, RatingMF,
+                SASRec)
 }
 
 

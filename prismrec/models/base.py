@@ -33,6 +33,7 @@ class Scorer(ABC):
     Params: ClassVar[type]
     needs_vectors: ClassVar[bool] = False
     reads_history: ClassVar[bool] = True  # scores follow the history rows given at scoring time
+    reads_order: ClassVar[bool] = False  # reads each history's order from its recency weights (half-life > 0)
 
     def __init__(self, params: Any | None = None, **kwargs: Any) -> None:
         if params is not None and kwargs:
