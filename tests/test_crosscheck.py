@@ -156,3 +156,24 @@ def test_cold_items_lists_rank_only_cold_items(ml100k: Dataset, cold_split: Spli
     assert cold_split.catalog("test")[listed].all()
     assert result.evaluation["unknown_items"] == 0
     assert result.evaluation["n_eval_users"] == len(cold_split.test.active_users())
+
+
+# ------------------------------------------------------------------ (c) protocol E on amazon-games
+
+
+def test_leave_one_out_metrics_match_reference_on_amazon_games(reference: ModuleType, shared_data: Path) -> None:
+    """PROTOCOL.md E (sequential leave-one-out, full ranking): item-kNN's lists scored by us and by the reference."""
+    from prismrec.data.derived import load_amazon_games
+
+    data = load_amazon_games(shared_data / "amazon-games")
+    parts = split(data.interactions, "leave-one-out")
+    ours = run(PipelineConfig.for_model("itemknn", {"neighbours": 100}), data, parts, "test")
+    theirs = reference.Split(shared_data / "amazon-games", "leave-one-out")
+    assert theirs.fingerprint("test") == parts.fingerprint("test") == "4c72cf32f869"
+    recs = ours.frame().astype({"user_id": str, "item_id": str})
+    expected = reference.evaluate_recs(theirs, recs, "test", 10)
+    summary = ours.evaluation.summary
+    compared = [f"{m}@10" for m in ("ndcg", "recall", "hr", "mrr", "coverage", "novelty")] + ["train_leaks"]
+    mismatches = {key: (summary[key], expected[key]) for key in compared if abs(summary[key] - expected[key]) > 1e-4}
+    assert not mismatches, f"ours vs reference: {mismatches}"
+    assert expected["n_eval_users"] == summary["n_eval_users"] == 50_546
